@@ -1,0 +1,35 @@
+# Everything a fresh clone needs: `make run` serves the forum, `make test` proves it.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INI ?= development.ini
+
+.PHONY: run test lint reconcile clean-db
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstall only when the project's dependencies change.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[testing]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/forum-initialize-db $(INI)
+	$(BIN)/pserve $(INI)
+
+test: $(VENV)/.installed
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+reconcile: $(VENV)/.installed
+	$(BIN)/forum-reconcile $(INI)
+
+# Stop and delete the embedded database (var/postgres); `make run` makes a new one.
+clean-db:
+	-$(BIN)/python -c "import pgserver,pathlib; p=pathlib.Path('var/postgres'); p.exists() and pgserver.get_server(p, cleanup_mode='delete')"
+	rm -rf var/postgres

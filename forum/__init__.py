@@ -1,0 +1,21 @@
+"""forum: a reference Pyramid forum that keeps denormalized counters exact."""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+from pyramid.router import Router
+
+from .settings import parse_settings, with_environment
+
+
+def main(global_config: dict[str, str], **settings: str) -> Router:
+    """Build the WSGI application (the ``paste.app_factory`` entry point)."""
+    settings = with_environment(settings)
+    settings["forum.settings"] = parse_settings(settings)
+    with Configurator(settings=settings) as config:
+        config.include(".security")
+        config.include(".models")
+        config.include(".events")
+        config.include(".routes")
+        config.scan()
+    return config.make_wsgi_app()

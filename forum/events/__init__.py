@@ -1,0 +1,49 @@
+"""The counter strategies, and choosing one.
+
+Exactly one strategy is installed at a time, chosen at start-up by
+``forum.counter_strategy``. ``use()`` removes the active one before installing
+another, so the tests can run every strategy in one process.
+"""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+
+from . import after_insert, attribute, before_flush
+from .bulk_guard import CounterBypassError
+from .strategy import CounterStrategy
+
+__all__ = ["STRATEGIES", "CounterBypassError", "active", "use"]
+
+STRATEGIES: dict[str, CounterStrategy] = {
+    strategy.name: strategy
+    for strategy in (attribute.STRATEGY, before_flush.STRATEGY, after_insert.STRATEGY)
+}
+
+_active: CounterStrategy | None = None
+
+
+def use(name: str) -> CounterStrategy:
+    """Install strategy ``name`` (removing the active one); return it."""
+    global _active
+    try:
+        strategy = STRATEGIES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown counter strategy {name!r}; choose one of: {', '.join(STRATEGIES)}"
+        ) from None
+    if _active is not strategy:
+        if _active is not None:
+            _active.uninstall()
+        strategy.install()
+        _active = strategy
+    return strategy
+
+
+def active() -> CounterStrategy | None:
+    """The installed strategy, if any."""
+    return _active
+
+
+def includeme(config: Configurator) -> None:
+    use(config.registry.settings["forum.settings"].counter_strategy)

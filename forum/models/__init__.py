@@ -1,0 +1,88 @@
+"""Session plumbing: the engine, the session factory and ``request.dbsession``.
+
+``request.dbsession`` joins the request's transaction (pyramid_tm +
+zope.sqlalchemy): the request commits when the view returns and aborts when it
+raises, and pyramid_retry runs it again after a deadlock, a serialization
+failure or a stale comment (see ``forum.events``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import zope.sqlalchemy
+from pyramid.config import Configurator
+from pyramid.request import Request
+from sqlalchemy import Connection, Engine, engine_from_config
+from sqlalchemy.orm import Session, configure_mappers, sessionmaker
+from transaction import TransactionManager
+
+from ..database import database_url
+from .board import Board
+from .comment import Comment
+from .meta import Base
+from .thread import Thread
+from .user import User
+
+__all__ = ["Base", "Board", "Comment", "Thread", "User"]
+
+# Run mapper configuration now, so a mapping error shows at import time.
+configure_mappers()
+
+#: A WSGI environ key the test suite uses to run a request inside its own
+#: connection (savepoint per test). Clients cannot set environ keys.
+TEST_CONNECTION_KEY = "forum.test_connection"
+
+
+def get_engine(settings: Mapping[str, str], prefix: str = "sqlalchemy.") -> Engine:
+    return engine_from_config(
+        dict(settings), prefix, url=database_url(settings), pool_pre_ping=True
+    )
+
+
+def get_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine)
+
+
+def get_tm_session(
+    session_factory: sessionmaker[Session],
+    transaction_manager: TransactionManager,
+    connection: Connection | None = None,
+) -> Session:
+    """A session whose commit and rollback follow ``transaction_manager``.
+
+    With ``connection`` (tests), the session works inside a SAVEPOINT of that
+    connection's transaction, so commits and rollbacks are real but the test's
+    outer transaction discards everything afterwards.
+    """
+    if connection is None:
+        dbsession = session_factory()
+    else:
+        dbsession = session_factory(bind=connection, join_transaction_mode="create_savepoint")
+    zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
+    return dbsession
+
+
+def includeme(config: Configurator) -> None:
+    settings = config.get_settings()
+    settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
+    # pyramid_tm would look the user up during commit; we do not want that query.
+    settings["tm.annotate_user"] = False
+
+    config.include("pyramid_tm")
+    config.include("pyramid_retry")
+
+    engine = get_engine(settings)
+    session_factory = get_session_factory(engine)
+    config.registry["dbengine"] = engine
+    config.registry["dbsession_factory"] = session_factory
+
+    def dbsession(request: Request) -> Session:
+        session = get_tm_session(
+            session_factory, request.tm, connection=request.environ.get(TEST_CONNECTION_KEY)
+        )
+        # Close it however the request ends, so no connection leaks from a dying request.
+        request.add_finished_callback(lambda _request: session.close())
+        return session
+
+    config.add_request_method(dbsession, reify=True)

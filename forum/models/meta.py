@@ -1,0 +1,60 @@
+"""The declarative base: one metadata with a constraint naming convention.
+
+Stable constraint names let alembic migrations refer to (and drop) them by name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, DateTime, Integer, MetaData, func, text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+
+class UUIDKey:
+    """A UUID primary key that exists from the moment the object is constructed.
+
+    Having the id before the INSERT lets the counter strategies name a parent
+    row by id even while it is still pending in the session.
+    """
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, sort_order=-1)
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("id", uuid.uuid4())
+        super().__init__(**kwargs)
+
+
+def counter_column() -> Mapped[int]:
+    """A denormalized counter: NOT NULL DEFAULT 0 (its CHECK >= 0 is in ``counter_checks``)."""
+    return mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
+
+
+def counter_checks(*names: str) -> tuple[CheckConstraint, ...]:
+    """``CHECK (name >= 0)`` for each counter column, named ``<name>_not_negative``."""
+    return tuple(CheckConstraint(f"{name} >= 0", name=f"{name}_not_negative") for name in names)
+
+
+def created_at_column(*, clock: bool = False) -> Mapped[datetime]:
+    """Creation time set by the database.
+
+    ``now()`` is the transaction's start time; comments use ``clock_timestamp()``
+    so several comments written in one transaction keep their order.
+    """
+    default = func.clock_timestamp() if clock else func.now()
+    return mapped_column(nullable=False, server_default=default)

@@ -1,0 +1,57 @@
+"""Threads: a title and its comments; the first comment is the opening post."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .meta import Base, UUIDKey, counter_checks, counter_column, created_at_column
+
+if TYPE_CHECKING:
+    from .board import Board
+    from .comment import Comment
+    from .user import User
+
+THREAD_COUNTERS = ("word_count", "comment_count")
+TITLE_MAX_CHARS = 200
+
+
+class Thread(UUIDKey, Base):
+    __tablename__ = "threads"
+    __table_args__ = (
+        *counter_checks(*THREAD_COUNTERS),
+        # A board's threads, newest first, for keyset pagination.
+        Index("ix_threads_board_id_created_at_id", "board_id", "created_at", "id"),
+    )
+
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX_CHARS))
+    created_at: Mapped[datetime] = created_at_column()
+    #: Denormalized: the sum of the word counts of the thread's comments.
+    word_count: Mapped[int] = counter_column()
+    #: Denormalized: the number of the thread's comments.
+    comment_count: Mapped[int] = counter_column()
+
+    board: Mapped[Board] = relationship()
+    author: Mapped[User] = relationship()
+    #: Never read this on a big thread: page through comments with a query instead.
+    #: ``passive_deletes`` leaves unloaded comments to ON DELETE CASCADE.
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="thread",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="(Comment.created_at, Comment.id)",
+    )
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Counters start at 0 in memory too, so "+= n" works before the INSERT.
+        for name in THREAD_COUNTERS:
+            kwargs.setdefault(name, 0)
+        super().__init__(**kwargs)
+
+    def __repr__(self) -> str:
+        return f"<Thread {self.id} words={self.word_count} comments={self.comment_count}>"

@@ -1,0 +1,101 @@
+"""Settings: parsed once at start-up into typed values, environment first.
+
+Every ``forum.*`` setting may be overridden by an environment variable named
+``FORUM_`` + the setting's name upper-cased (``forum.counter_strategy`` ->
+``FORUM_COUNTER_STRATEGY``). A value that makes no sense stops start-up with a
+message naming the setting and what it accepts, instead of surprising a request
+later.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from pyramid.exceptions import ConfigurationError
+
+COUNTER_STRATEGIES = ("attribute", "before_flush", "after_insert")
+
+#: A placeholder secret shipped in development.ini; production refuses it.
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
+
+
+def with_environment(
+    settings: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    """Return ``settings`` with ``FORUM_*`` environment variables applied on top."""
+    environ = os.environ if environ is None else environ
+    merged = dict(settings)
+    for name, value in environ.items():
+        if name.startswith("FORUM_") and name != "FORUM_DATABASE_URL":
+            merged["forum." + name[len("FORUM_") :].lower()] = value
+    return merged
+
+
+@dataclass(frozen=True)
+class ForumSettings:
+    """The typed view of the ``forum.*`` settings the application uses."""
+
+    counter_strategy: str
+    max_message_chars: int
+    session_secret: str
+    session_secure: bool
+    argon2_time_cost: int
+    argon2_memory_cost: int
+    page_size_limit: int
+
+
+def _choice(settings: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = str(settings.get(name, default)).strip()
+    if value not in choices:
+        raise ConfigurationError(
+            f"{name} = {value!r} is not valid; choose one of: {', '.join(choices)}"
+        )
+    return value
+
+
+def _integer(settings: Mapping[str, str], name: str, default: int, minimum: int = 1) -> int:
+    raw = settings.get(name, default)
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} = {raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigurationError(f"{name} = {value} must be at least {minimum}")
+    return value
+
+
+def _boolean(settings: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = str(settings.get(name, default)).strip().lower()
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"{name} = {raw!r} is not valid; choose one of: true, false")
+
+
+def parse_settings(settings: Mapping[str, str]) -> ForumSettings:
+    """Validate the ``forum.*`` settings (environment already applied)."""
+    secret = str(settings.get("forum.session_secret", "")).strip()
+    secure = _boolean(settings, "forum.session_secure", False)
+    if not secret:
+        raise ConfigurationError(
+            "forum.session_secret is empty; set it in the ini file or FORUM_SESSION_SECRET"
+        )
+    if secure and secret == DEVELOPMENT_SECRET:
+        raise ConfigurationError(
+            "forum.session_secret is the development placeholder; set FORUM_SESSION_SECRET "
+            "to a long random value for production"
+        )
+    return ForumSettings(
+        counter_strategy=_choice(
+            settings, "forum.counter_strategy", COUNTER_STRATEGIES, "attribute"
+        ),
+        max_message_chars=_integer(settings, "forum.max_message_chars", 20000),
+        session_secret=secret,
+        session_secure=secure,
+        argon2_time_cost=_integer(settings, "forum.argon2_time_cost", 3),
+        argon2_memory_cost=_integer(settings, "forum.argon2_memory_cost", 65536, minimum=32),
+        page_size_limit=_integer(settings, "forum.page_size_limit", 100),
+    )

@@ -1,0 +1,115 @@
+"""Test fixtures: a real PostgreSQL database, a savepoint per test, every strategy.
+
+The database is ``forum_test_<worker>`` on the server FORUM_DATABASE_URL names,
+or on the embedded server in ``var/postgres`` when it is unset. It is created
+fresh and migrated to head once per run. Each test runs inside a transaction
+that is rolled back at its end; sessions (and app requests) work in SAVEPOINTs
+of it, so their commits and rollbacks are real. Tests that must commit for real
+(several connections at once) use ``committed_engine`` and clean up after.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.orm import Session
+
+from forum import events
+from forum.database import drop_database, ensure_database
+from forum.embedded_postgres import server_url
+
+ROOT = Path(__file__).resolve().parent.parent
+STRATEGY_NAMES = list(events.STRATEGIES)
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    config = Config(str(ROOT / "development.ini"))
+    config.attributes["configure_logger"] = False
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+@pytest.fixture(scope="session")
+def server_base_url() -> URL:
+    """The server the tests use: FORUM_DATABASE_URL's, else the embedded one."""
+    configured = os.environ.get("FORUM_DATABASE_URL")
+    if configured:
+        return make_url(configured).set(drivername="postgresql+psycopg2")
+    return server_url(ROOT / "var" / "postgres")
+
+
+@pytest.fixture(scope="session")
+def database_url(server_base_url: URL) -> Iterator[URL]:
+    """A fresh database migrated to head; FORUM_DATABASE_URL points at it during the run."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    url = server_base_url.set(database=f"forum_test_{worker}")
+    drop_database(url)
+    ensure_database(url)
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+    engine.dispose()
+    with pytest.MonkeyPatch.context() as patch:
+        # Scripts, alembic and apps built by tests all resolve the database from here.
+        patch.setenv("FORUM_DATABASE_URL", url.render_as_string(hide_password=False))
+        yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: URL) -> Iterator[Engine]:
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _default_counter_strategy() -> None:
+    """Tests that do not ask for a strategy run under the default one."""
+    events.use("attribute")
+
+
+@pytest.fixture(params=STRATEGY_NAMES)
+def counter_strategy(request: pytest.FixtureRequest) -> str:
+    """Run the test once under each counter strategy."""
+    events.use(request.param)
+    return request.param
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """The test's connection, inside a transaction rolled back at the end."""
+    with engine.connect() as connection:
+        outer = connection.begin()
+        yield connection
+        if outer.is_active:
+            outer.rollback()
+
+
+@pytest.fixture
+def dbsession(connection: Connection) -> Iterator[Session]:
+    """A session whose commit/rollback is a SAVEPOINT of the test's transaction."""
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def committed_engine(engine: Engine) -> Iterator[Engine]:
+    """For tests that really commit from several connections: empties the tables after."""
+
+    def empty() -> None:
+        with engine.begin() as conn:
+            conn.execute(text("TRUNCATE comments, threads, boards, users RESTART IDENTITY"))
+
+    empty()
+    yield engine
+    empty()
