@@ -7,11 +7,11 @@ caller may instead pass an open connection in ``config.attributes["connection"]`
 
 from __future__ import annotations
 
-from alembic import context
 from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
+from alembic import context
 from forum.database import database_url
 from forum.models.meta import Base
 from forum.settings import with_environment

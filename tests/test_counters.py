@@ -6,12 +6,14 @@ against the truth (``assert_session_exact``).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from forum.events import CounterBypassError
-from forum.models import Board, Comment, Thread
+from forum.models import Board, Comment, Thread, User
 
 from .counter_helpers import (
     assert_session_exact,
@@ -24,86 +26,101 @@ from .factories import add_comment, make_board, make_thread, make_user
 pytestmark = pytest.mark.usefixtures("counter_strategy")
 
 
-@pytest.fixture
-def world(dbsession: Session):
-    """Two boards; board one holds threads t1 and t2, board two holds t3.
+@dataclass
+class World:
+    """Two boards; board ``one`` holds threads t1 and t2, board ``two`` holds t3.
 
     Each thread has an opening post of three words.
     """
+
+    session: Session
+    alice: User
+    one: Board
+    two: Board
+    t1: Thread
+    t2: Thread
+    t3: Thread
+
+    def db(self, obj: Thread | Board) -> tuple[int, int]:
+        """The counters the database holds for ``obj``."""
+        if isinstance(obj, Thread):
+            return stored_thread(self.session.connection(), obj.id)
+        return stored_board(self.session.connection(), obj.id)
+
+    def opening_post(self, thread: Thread) -> Comment:
+        return self.session.scalars(select(Comment).where(Comment.thread_id == thread.id)).one()
+
+
+@pytest.fixture
+def world(dbsession: Session) -> World:
     alice = make_user(dbsession, "alice")
     one, two = make_board(dbsession, "one"), make_board(dbsession, "two")
     t1 = make_thread(dbsession, one, alice, "alpha beta gamma", title="t1")
     t2 = make_thread(dbsession, one, alice, "delta epsilon zeta", title="t2")
     t3 = make_thread(dbsession, two, alice, "eta theta iota", title="t3")
     dbsession.commit()
-    return dbsession, alice, one, two, t1, t2, t3
-
-
-def db(session: Session, obj: Thread | Board) -> tuple[int, int]:
-    if isinstance(obj, Thread):
-        return stored_thread(session.connection(), obj.id)
-    return stored_board(session.connection(), obj.id)
+    return World(dbsession, alice, one, two, t1, t2, t3)
 
 
 # 1. creating comments ----------------------------------------------------------
 
 
 def test_new_thread_with_opening_post(world):
-    session, alice, one, two, t1, t2, t3 = world
-    assert db(session, t1) == (3, 1)
-    assert db(session, one) == (2, 2)
-    assert db(session, two) == (1, 1)
-    assert_session_exact(session)
+    w = world
+    assert w.db(w.t1) == (3, 1)
+    assert w.db(w.one) == (2, 2)
+    assert w.db(w.two) == (1, 1)
+    assert_session_exact(w.session)
 
 
 def test_create_by_appending_to_collection(world):
-    session, alice, one, _, t1, _, _ = world
-    t1.comments.append(Comment(author=alice, message="one two"))
-    session.commit()
-    assert (t1.word_count, t1.comment_count) == (5, 2)
-    assert db(session, one) == (2, 3)
-    assert_session_exact(session)
+    w = world
+    w.t1.comments.append(Comment(author=w.alice, message="one two"))
+    w.session.commit()
+    assert (w.t1.word_count, w.t1.comment_count) == (5, 2)
+    assert w.db(w.one) == (2, 3)
+    assert_session_exact(w.session)
 
 
 @pytest.mark.parametrize("thread_first", [True, False], ids=["thread-first", "message-first"])
 def test_create_with_thread_keyword(world, thread_first):
-    session, alice, one, _, t1, _, _ = world
+    w = world
     if thread_first:
-        comment = Comment(thread=t1, author=alice, message="four words right here")
+        comment = Comment(thread=w.t1, author=w.alice, message="four words right here")
     else:
-        comment = Comment(message="four words right here", author=alice, thread=t1)
-    session.add(comment)
-    session.commit()
-    assert db(session, t1) == (7, 2)
-    assert db(session, one) == (2, 3)
-    assert_session_exact(session)
+        comment = Comment(message="four words right here", author=w.alice, thread=w.t1)
+    w.session.add(comment)
+    w.session.commit()
+    assert w.db(w.t1) == (7, 2)
+    assert w.db(w.one) == (2, 3)
+    assert_session_exact(w.session)
 
 
 def test_create_with_thread_id_only(world):
-    session, alice, one, _, t1, _, _ = world
-    session.add(Comment(thread_id=t1.id, author_id=alice.id, message="just the key"))
-    session.commit()
-    assert db(session, t1) == (6, 2)
-    assert db(session, one) == (2, 3)
-    assert_session_exact(session)
+    w = world
+    w.session.add(Comment(thread_id=w.t1.id, author_id=w.alice.id, message="just the key"))
+    w.session.commit()
+    assert w.db(w.t1) == (6, 2)
+    assert w.db(w.one) == (2, 3)
+    assert_session_exact(w.session)
 
 
 def test_create_with_thread_id_of_unloaded_thread(world):
-    session, alice, one, _, t1, _, _ = world
-    thread_id, author_id = t1.id, alice.id
-    session.expunge_all()
-    session.add(Comment(thread_id=thread_id, author_id=author_id, message="a b"))
-    session.commit()
-    assert stored_thread(session.connection(), thread_id) == (5, 2)
-    assert_session_exact(session)
+    w = world
+    thread_id, author_id = w.t1.id, w.alice.id
+    w.session.expunge_all()
+    w.session.add(Comment(thread_id=thread_id, author_id=author_id, message="a b"))
+    w.session.commit()
+    assert stored_thread(w.session.connection(), thread_id) == (5, 2)
+    assert_session_exact(w.session)
 
 
 def test_empty_message_counts_as_a_comment_with_no_words(world):
-    session, alice, _, _, t1, _, _ = world
-    add_comment(session, t1, alice, "")
-    session.commit()
-    assert db(session, t1) == (3, 2)
-    assert_session_exact(session)
+    w = world
+    add_comment(w.session, w.t1, w.alice, "")
+    w.session.commit()
+    assert w.db(w.t1) == (3, 2)
+    assert_session_exact(w.session)
 
 
 # 2. editing messages -------------------------------------------------------------
@@ -121,23 +138,23 @@ def test_empty_message_counts_as_a_comment_with_no_words(world):
     ids=["more", "fewer", "same-text", "whitespace-only", "emptied"],
 )
 def test_edit_message(world, new_message, expected_words):
-    session, _, one, _, t1, _, _ = world
-    opening = session.scalars(select(Comment).where(Comment.thread_id == t1.id)).one()
+    w = world
+    opening = w.opening_post(w.t1)
     opening.message = new_message
-    session.commit()
-    assert db(session, t1) == (expected_words, 1)
-    assert db(session, one) == (2, 2)
-    assert_session_exact(session)
+    w.session.commit()
+    assert w.db(w.t1) == (expected_words, 1)
+    assert w.db(w.one) == (2, 2)
+    assert_session_exact(w.session)
 
 
 def test_edit_twice_before_flush(world):
-    session, _, _, _, t1, _, _ = world
-    opening = session.scalars(select(Comment).where(Comment.thread_id == t1.id)).one()
+    w = world
+    opening = w.opening_post(w.t1)
     opening.message = "one"
-    opening.message = "one two three four five six"
-    session.commit()
-    assert db(session, t1) == (6, 1)
-    assert_session_exact(session)
+    opening.message = "one w.two three four five six"
+    w.session.commit()
+    assert w.db(w.t1) == (6, 1)
+    assert_session_exact(w.session)
 
 
 # 3. moving comments ------------------------------------------------------------------
@@ -145,265 +162,265 @@ def test_edit_twice_before_flush(world):
 
 @pytest.mark.parametrize("how", ["relationship", "key"])
 def test_move_within_board(world, how):
-    session, alice, one, _, t1, t2, _ = world
-    comment = add_comment(session, t1, alice, "moving two")
-    session.commit()
+    w = world
+    comment = add_comment(w.session, w.t1, w.alice, "moving two")
+    w.session.commit()
     if how == "relationship":
-        comment.thread = t2
+        comment.thread = w.t2
     else:
-        comment.thread_id = t2.id
-    session.commit()
-    assert db(session, t1) == (3, 1)
-    assert db(session, t2) == (5, 2)
-    assert db(session, one) == (2, 3)
-    assert_session_exact(session)
+        comment.thread_id = w.t2.id
+    w.session.commit()
+    assert w.db(w.t1) == (3, 1)
+    assert w.db(w.t2) == (5, 2)
+    assert w.db(w.one) == (2, 3)
+    assert_session_exact(w.session)
 
 
 @pytest.mark.parametrize("how", ["relationship", "key"])
 def test_move_to_another_board(world, how):
-    session, alice, one, two, t1, _, t3 = world
-    comment = add_comment(session, t1, alice, "moving two")
-    session.commit()
+    w = world
+    comment = add_comment(w.session, w.t1, w.alice, "moving two")
+    w.session.commit()
     if how == "relationship":
-        comment.thread = t3
+        comment.thread = w.t3
     else:
-        comment.thread_id = t3.id
-    session.commit()
-    assert db(session, t1) == (3, 1)
-    assert db(session, t3) == (5, 2)
-    assert db(session, one) == (2, 2)
-    assert db(session, two) == (1, 2)
-    assert_session_exact(session)
+        comment.thread_id = w.t3.id
+    w.session.commit()
+    assert w.db(w.t1) == (3, 1)
+    assert w.db(w.t3) == (5, 2)
+    assert w.db(w.one) == (2, 2)
+    assert w.db(w.two) == (1, 2)
+    assert_session_exact(w.session)
 
 
 def test_move_and_edit_together(world):
-    session, alice, one, two, t1, _, t3 = world
-    comment = add_comment(session, t1, alice, "moving two")
-    session.commit()
-    comment.thread = t3
+    w = world
+    comment = add_comment(w.session, w.t1, w.alice, "moving two")
+    w.session.commit()
+    comment.thread = w.t3
     comment.message = "now four words long"
-    session.commit()
-    assert db(session, t1) == (3, 1)
-    assert db(session, t3) == (7, 2)
-    assert (db(session, one), db(session, two)) == ((2, 2), (1, 2))
-    assert_session_exact(session)
+    w.session.commit()
+    assert w.db(w.t1) == (3, 1)
+    assert w.db(w.t3) == (7, 2)
+    assert (w.db(w.one), w.db(w.two)) == ((2, 2), (1, 2))
+    assert_session_exact(w.session)
 
 
 def test_move_back_and_forth_before_flush(world):
-    session, alice, _, _, t1, t2, t3 = world
-    comment = add_comment(session, t1, alice, "x y")
-    session.commit()
-    comment.thread = t3
-    comment.thread = t2
-    comment.thread = t1
-    session.commit()
-    assert (db(session, t1), db(session, t2), db(session, t3)) == ((5, 2), (3, 1), (3, 1))
-    assert_session_exact(session)
+    w = world
+    comment = add_comment(w.session, w.t1, w.alice, "x y")
+    w.session.commit()
+    comment.thread = w.t3
+    comment.thread = w.t2
+    comment.thread = w.t1
+    w.session.commit()
+    assert (w.db(w.t1), w.db(w.t2), w.db(w.t3)) == ((5, 2), (3, 1), (3, 1))
+    assert_session_exact(w.session)
 
 
 def test_move_thread_to_another_board(world):
-    session, alice, one, two, t1, _, _ = world
-    add_comment(session, t1, alice, "x y")
-    session.commit()
-    t1.board = two
-    session.commit()
-    assert db(session, one) == (1, 1)
-    assert db(session, two) == (2, 3)
-    assert_session_exact(session)
+    w = world
+    add_comment(w.session, w.t1, w.alice, "x y")
+    w.session.commit()
+    w.t1.board = w.two
+    w.session.commit()
+    assert w.db(w.one) == (1, 1)
+    assert w.db(w.two) == (2, 3)
+    assert_session_exact(w.session)
 
 
 # 4. deleting ---------------------------------------------------------------------------
 
 
 def test_delete_comment(world):
-    session, alice, one, _, t1, _, _ = world
-    comment = add_comment(session, t1, alice, "short lived")
-    session.commit()
-    session.delete(comment)
-    session.commit()
-    assert db(session, t1) == (3, 1)
-    assert db(session, one) == (2, 2)
-    assert_session_exact(session)
+    w = world
+    comment = add_comment(w.session, w.t1, w.alice, "short lived")
+    w.session.commit()
+    w.session.delete(comment)
+    w.session.commit()
+    assert w.db(w.t1) == (3, 1)
+    assert w.db(w.one) == (2, 2)
+    assert_session_exact(w.session)
 
 
 def test_delete_edited_comment_before_flush(world):
-    session, alice, _, _, t1, _, _ = world
-    comment = add_comment(session, t1, alice, "two words")
-    session.commit()
+    w = world
+    comment = add_comment(w.session, w.t1, w.alice, "two words")
+    w.session.commit()
     comment.message = "now it has five words"
-    session.delete(comment)
-    session.commit()
-    assert db(session, t1) == (3, 1)
-    assert_session_exact(session)
+    w.session.delete(comment)
+    w.session.commit()
+    assert w.db(w.t1) == (3, 1)
+    assert_session_exact(w.session)
 
 
 def test_delete_thread(world):
-    session, alice, one, two, t1, t2, _ = world
-    add_comment(session, t1, alice, "a b c d")
-    add_comment(session, t1, alice, "e f")
-    session.commit()
-    assert db(session, one) == (2, 4)
-    session.delete(t1)
-    session.commit()
-    assert session.scalar(select(func.count()).where(Comment.thread_id == t1.id)) == 0
-    assert db(session, one) == (1, 1)
-    assert db(session, two) == (1, 1)
-    assert_session_exact(session)
+    w = world
+    add_comment(w.session, w.t1, w.alice, "a b c d")
+    add_comment(w.session, w.t1, w.alice, "e f")
+    w.session.commit()
+    assert w.db(w.one) == (2, 4)
+    w.session.delete(w.t1)
+    w.session.commit()
+    assert w.session.scalar(select(func.count()).where(Comment.thread_id == w.t1.id)) == 0
+    assert w.db(w.one) == (1, 1)
+    assert w.db(w.two) == (1, 1)
+    assert_session_exact(w.session)
 
 
 def test_delete_thread_with_its_comments_loaded(world):
-    session, alice, one, _, t1, _, _ = world
-    add_comment(session, t1, alice, "a b c d")
-    session.commit()
-    assert len(t1.comments) == 2  # loaded, so the ORM deletes them itself
-    session.delete(t1)
-    session.commit()
-    assert db(session, one) == (1, 1)
-    assert_session_exact(session)
+    w = world
+    add_comment(w.session, w.t1, w.alice, "a b c d")
+    w.session.commit()
+    assert len(w.t1.comments) == 2  # loaded, so the ORM deletes them itself
+    w.session.delete(w.t1)
+    w.session.commit()
+    assert w.db(w.one) == (1, 1)
+    assert_session_exact(w.session)
 
 
 def test_delete_a_comment_and_its_thread_together(world):
-    session, alice, one, _, t1, _, _ = world
-    comment = add_comment(session, t1, alice, "a b c d")
-    session.commit()
-    session.delete(comment)
-    session.delete(t1)
-    session.commit()
-    assert db(session, one) == (1, 1)
-    assert_session_exact(session)
+    w = world
+    comment = add_comment(w.session, w.t1, w.alice, "a b c d")
+    w.session.commit()
+    w.session.delete(comment)
+    w.session.delete(w.t1)
+    w.session.commit()
+    assert w.db(w.one) == (1, 1)
+    assert_session_exact(w.session)
 
 
 def test_move_comment_out_of_a_thread_being_deleted(world):
-    session, alice, one, two, t1, _, t3 = world
-    comment = add_comment(session, t1, alice, "a b c d")
-    session.commit()
-    comment.thread = t3
-    session.delete(t1)
-    session.commit()
-    assert db(session, one) == (1, 1)
-    assert db(session, two) == (1, 2)
-    assert db(session, t3) == (7, 2)
-    assert_session_exact(session)
+    w = world
+    comment = add_comment(w.session, w.t1, w.alice, "a b c d")
+    w.session.commit()
+    comment.thread = w.t3
+    w.session.delete(w.t1)
+    w.session.commit()
+    assert w.db(w.one) == (1, 1)
+    assert w.db(w.two) == (1, 2)
+    assert w.db(w.t3) == (7, 2)
+    assert_session_exact(w.session)
 
 
 def test_remove_from_collection_deletes_orphan(world):
-    session, alice, one, _, t1, _, _ = world
-    comment = add_comment(session, t1, alice, "orphan soon")
-    session.commit()
-    t1.comments.remove(comment)
-    session.commit()
-    assert db(session, t1) == (3, 1)
-    assert db(session, one) == (2, 2)
-    assert_session_exact(session)
+    w = world
+    comment = add_comment(w.session, w.t1, w.alice, "orphan soon")
+    w.session.commit()
+    w.t1.comments.remove(comment)
+    w.session.commit()
+    assert w.db(w.t1) == (3, 1)
+    assert w.db(w.one) == (2, 2)
+    assert_session_exact(w.session)
 
 
 # 5. several changes in one transaction -------------------------------------------------
 
 
 def test_create_edit_delete_same_comment_before_any_flush(world):
-    session, alice, one, _, t1, _, _ = world
-    with session.no_autoflush:
-        comment = Comment(thread=t1, author=alice, message="one two")
-        session.add(comment)
-        comment.message = "one two three four"
+    w = world
+    with w.session.no_autoflush:
+        comment = Comment(thread=w.t1, author=w.alice, message="one two")
+        w.session.add(comment)
+        comment.message = "one w.two three four"
         # A pending comment is not in the database yet: "deleting" it means taking
-        # it off its thread, and delete-orphan then takes it out of the session.
+        # it off its thread, and delete-orphan then takes it out of the w.session.
         comment.thread = None
-    assert comment not in session
-    session.commit()
-    assert db(session, t1) == (3, 1)
-    assert db(session, one) == (2, 2)
-    assert_session_exact(session)
+    assert comment not in w.session
+    w.session.commit()
+    assert w.db(w.t1) == (3, 1)
+    assert w.db(w.one) == (2, 2)
+    assert_session_exact(w.session)
 
 
 def test_create_edit_then_delete_after_a_flush(world):
-    session, alice, one, _, t1, _, _ = world
-    comment = Comment(thread=t1, author=alice, message="one two")
-    session.add(comment)
-    comment.message = "one two three four"
-    session.flush()
-    assert db(session, t1) == (7, 2)
-    session.delete(comment)
-    session.commit()
-    assert db(session, t1) == (3, 1)
-    assert db(session, one) == (2, 2)
-    assert_session_exact(session)
+    w = world
+    comment = Comment(thread=w.t1, author=w.alice, message="one two")
+    w.session.add(comment)
+    comment.message = "one w.two three four"
+    w.session.flush()
+    assert w.db(w.t1) == (7, 2)
+    w.session.delete(comment)
+    w.session.commit()
+    assert w.db(w.t1) == (3, 1)
+    assert w.db(w.one) == (2, 2)
+    assert_session_exact(w.session)
 
 
 def test_many_changes_with_a_flush_in_the_middle(world):
-    session, alice, one, two, t1, t2, t3 = world
-    a = add_comment(session, t1, alice, "a a a")
-    b = Comment(thread=t2, author=alice, message="b b")
-    session.add(b)
+    w = world
+    a = add_comment(w.session, w.t1, w.alice, "a a a")
+    b = Comment(thread=w.t2, author=w.alice, message="b b")
+    w.session.add(b)
     a.message = "a"
-    session.flush()
-    b.thread = t3
-    a.thread = t2
-    session.add(Comment(thread=t3, author=alice, message="c c c c"))
-    session.flush()
-    session.delete(a)
+    w.session.flush()
+    b.thread = w.t3
+    a.thread = w.t2
+    w.session.add(Comment(thread=w.t3, author=w.alice, message="c c c c"))
+    w.session.flush()
+    w.session.delete(a)
     b.message = "b b b b b"
-    session.commit()
-    assert db(session, t1) == (3, 1)
-    assert db(session, t2) == (3, 1)
-    assert db(session, t3) == (3 + 5 + 4, 3)
-    assert db(session, one) == (2, 2)
-    assert db(session, two) == (1, 3)
-    assert_session_exact(session)
+    w.session.commit()
+    assert w.db(w.t1) == (3, 1)
+    assert w.db(w.t2) == (3, 1)
+    assert w.db(w.t3) == (3 + 5 + 4, 3)
+    assert w.db(w.one) == (2, 2)
+    assert w.db(w.two) == (1, 3)
+    assert_session_exact(w.session)
 
 
 def test_new_thread_and_comments_in_one_flush(world):
-    session, alice, one, _, _, _, _ = world
-    thread = Thread(board=one, author=alice, title="fresh")
-    session.add_all(
+    w = world
+    thread = Thread(board=w.one, author=w.alice, title="fresh")
+    w.session.add_all(
         [
-            Comment(thread=thread, author=alice, message="first post here"),
-            Comment(thread=thread, author=alice, message="a reply"),
+            Comment(thread=thread, author=w.alice, message="first post here"),
+            Comment(thread=thread, author=w.alice, message="a reply"),
         ]
     )
-    session.commit()
-    assert db(session, thread) == (5, 2)
-    assert db(session, one) == (3, 4)
-    assert_session_exact(session)
+    w.session.commit()
+    assert w.db(thread) == (5, 2)
+    assert w.db(w.one) == (3, 4)
+    assert_session_exact(w.session)
 
 
 def test_new_board_thread_and_comment_in_one_flush(world):
-    session, alice, _, _, _, _, _ = world
+    w = world
     board = Board(slug="three", title="Three")
-    thread = Thread(board=board, author=alice, title="fresh")
-    session.add(Comment(thread=thread, author=alice, message="first post here"))
-    session.commit()
-    assert db(session, board) == (1, 1)
-    assert db(session, thread) == (3, 1)
-    assert_session_exact(session)
+    thread = Thread(board=board, author=w.alice, title="fresh")
+    w.session.add(Comment(thread=thread, author=w.alice, message="first post here"))
+    w.session.commit()
+    assert w.db(board) == (1, 1)
+    assert w.db(thread) == (3, 1)
+    assert_session_exact(w.session)
 
 
 # 6. rollback ------------------------------------------------------------------------------
 
 
 def test_rollback_restores_memory_and_database(world):
-    session, alice, one, _, t1, t2, _ = world
-    before = (db(session, t1), db(session, t2), db(session, one))
-    opening = session.scalars(select(Comment).where(Comment.thread_id == t1.id)).one()
+    w = world
+    before = (w.db(w.t1), w.db(w.t2), w.db(w.one))
+    opening = w.opening_post(w.t1)
     opening.message = "changed into five words"
-    add_comment(session, t1, alice, "extra words")
-    session.add(Comment(thread=t2, author=alice, message="pending only"))
-    session.rollback()
-    assert (t1.word_count, t1.comment_count) == before[0]
-    assert (t2.word_count, t2.comment_count) == before[1]
-    assert (one.thread_count, one.comment_count) == before[2]
-    assert (db(session, t1), db(session, t2), db(session, one)) == before
-    assert_session_exact(session)
+    add_comment(w.session, w.t1, w.alice, "extra words")
+    w.session.add(Comment(thread=w.t2, author=w.alice, message="pending only"))
+    w.session.rollback()
+    assert (w.t1.word_count, w.t1.comment_count) == before[0]
+    assert (w.t2.word_count, w.t2.comment_count) == before[1]
+    assert (w.one.thread_count, w.one.comment_count) == before[2]
+    assert (w.db(w.t1), w.db(w.t2), w.db(w.one)) == before
+    assert_session_exact(w.session)
 
 
 def test_rollback_of_a_thread_delete(world):
-    session, _, one, _, t1, _, _ = world
-    session.delete(t1)
-    session.flush()
-    session.rollback()
-    assert db(session, one) == (2, 2)
-    assert (one.thread_count, one.comment_count) == (2, 2)
-    assert_session_exact(session)
+    w = world
+    w.session.delete(w.t1)
+    w.session.flush()
+    w.session.rollback()
+    assert w.db(w.one) == (2, 2)
+    assert (w.one.thread_count, w.one.comment_count) == (2, 2)
+    assert_session_exact(w.session)
 
 
 # 7. ORM bulk statements are refused --------------------------------------------------------
@@ -420,23 +437,23 @@ def test_rollback_of_a_thread_delete(world):
     ids=["update-comments", "delete-comments", "delete-threads", "update-threads"],
 )
 def test_bulk_statements_are_refused(world, statement):
-    session, _, one, _, t1, _, _ = world
+    w = world
     with pytest.raises(CounterBypassError, match="bypass the counter strategy"):
-        session.execute(statement)
-    assert session.scalar(select(func.count()).select_from(Comment)) == 3
-    assert db(session, one) == (2, 2)
-    assert_session_exact(session)
+        w.session.execute(statement)
+    assert w.session.scalar(select(func.count()).select_from(Comment)) == 3
+    assert w.db(w.one) == (2, 2)
+    assert_session_exact(w.session)
 
 
 def test_bulk_insert_of_comments_is_refused(world):
-    session, alice, _, _, t1, _, _ = world
+    w = world
     from sqlalchemy import insert
 
     with pytest.raises(CounterBypassError):
-        session.execute(
-            insert(Comment), [{"thread_id": t1.id, "author_id": alice.id, "message": "x"}]
+        w.session.execute(
+            insert(Comment), [{"thread_id": w.t1.id, "author_id": w.alice.id, "message": "x"}]
         )
-    assert db(session, t1) == (3, 1)
+    assert w.db(w.t1) == (3, 1)
 
 
 # 8. no counter UPDATE when nothing changes ------------------------------------------------
@@ -448,24 +465,24 @@ def test_bulk_insert_of_comments_is_refused(world):
     ids=["same-text", "whitespace-only", "same-word-count"],
 )
 def test_edit_keeping_word_count_issues_no_counter_update(world, new_message):
-    session, _, _, _, t1, _, _ = world
-    opening = session.scalars(select(Comment).where(Comment.thread_id == t1.id)).one()
-    with statements_on(session.connection()) as log:
+    w = world
+    opening = w.opening_post(w.t1)
+    with statements_on(w.session.connection()) as log:
         opening.message = new_message
-        session.flush()
+        w.session.flush()
     assert log.counter_updates() == []
     expected_comment_updates = 0 if new_message == "alpha beta gamma" else 1
     assert len(log.matching("UPDATE comments")) == expected_comment_updates
-    assert_session_exact(session)
+    assert_session_exact(w.session)
 
 
 def test_moving_to_the_same_thread_issues_no_counter_update(world):
-    session, _, _, _, t1, _, _ = world
-    opening = session.scalars(select(Comment).where(Comment.thread_id == t1.id)).one()
-    with statements_on(session.connection()) as log:
-        opening.thread = t1
-        opening.thread_id = t1.id
-        session.flush()
+    w = world
+    opening = w.opening_post(w.t1)
+    with statements_on(w.session.connection()) as log:
+        opening.thread = w.t1
+        opening.thread_id = w.t1.id
+        w.session.flush()
     assert log.counter_updates() == []
 
 
@@ -473,13 +490,13 @@ def test_moving_to_the_same_thread_issues_no_counter_update(world):
 
 
 def test_thread_emptied_has_zero_counters(world):
-    session, alice, one, _, t1, _, _ = world
-    add_comment(session, t1, alice, "second")
-    session.commit()
-    for comment in session.scalars(select(Comment).where(Comment.thread_id == t1.id)).all():
-        session.delete(comment)
-    session.commit()
-    assert db(session, t1) == (0, 0)
-    assert (t1.word_count, t1.comment_count) == (0, 0)
-    assert db(session, one) == (2, 1)
-    assert_session_exact(session)
+    w = world
+    add_comment(w.session, w.t1, w.alice, "second")
+    w.session.commit()
+    for comment in w.session.scalars(select(Comment).where(Comment.thread_id == w.t1.id)).all():
+        w.session.delete(comment)
+    w.session.commit()
+    assert w.db(w.t1) == (0, 0)
+    assert (w.t1.word_count, w.t1.comment_count) == (0, 0)
+    assert w.db(w.one) == (2, 1)
+    assert_session_exact(w.session)

@@ -8,6 +8,7 @@ Create Date: 2026-11-23
 from __future__ import annotations
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision = "0001"
@@ -57,7 +58,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "threads",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("board_id", sa.Integer(), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=False),
         sa.Column("title", sa.String(length=200), nullable=False),
@@ -80,7 +81,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "comments",
-        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("id", sa.Uuid(), server_default=sa.text("gen_random_uuid()"), nullable=False),
         sa.Column("thread_id", sa.Uuid(), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),

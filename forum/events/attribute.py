@@ -44,7 +44,7 @@ from ..models.thread import THREAD_COUNTERS
 from ..words import word_count
 from .bulk_guard import REFUSE_BULK_WRITES
 from .comment_locks import comments_changing_counters, lock_current
-from .deltas import ThreadDelta, contribution, thread_membership
+from .deltas import ThreadDelta, thread_membership
 from .history import committed_value
 from .parent_updates import locked_comment_count
 from .strategy import CounterStrategy, Listener
@@ -250,9 +250,7 @@ def object_added(session: Session, obj: object) -> None:
             )
             _move_comment(session, obj, thread)
         elif isinstance(obj, Thread):
-            board = obj.__dict__.get("board") or _get(
-                session, Board, obj.__dict__.get("board_id")
-            )
+            board = obj.__dict__.get("board") or _get(session, Board, obj.__dict__.get("board_id"))
             _thread_added_to(session, obj, board)
 
 

@@ -9,9 +9,10 @@ cost one thread UPDATE and one board UPDATE.
 
 The comments being edited, moved or deleted are locked first and checked
 against the versions this session loaded (``comment_locks``), so no delta is
-computed from a stale copy. Parents that are new in this flush (a thread created with its opening post)
-have no row to update yet: their counters are set on the object and go into
-its INSERT. Nothing loads a thread's comments or counts them in SQL.
+computed from a stale copy. Parents that are new in this flush (a thread
+created with its opening post) have no row to update yet: their counters are
+set on the object and go into its INSERT. Nothing loads a thread's comments or
+counts them in SQL.
 
 Cannot see: changes that do not pass through the session (Core or raw SQL);
 ORM bulk statements are refused (``bulk_guard``).

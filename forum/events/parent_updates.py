@@ -68,10 +68,7 @@ class ParentUpdates:
             row = connection.execute(
                 update(threads)
                 .where(threads.c.id == thread_id)
-                .values(
-                    word_count=threads.c.word_count + delta.words,
-                    comment_count=threads.c.comment_count + delta.comments,
-                )
+                .values(_increments(threads, word_count=delta.words, comment_count=delta.comments))
                 .returning(threads.c.board_id, threads.c.word_count, threads.c.comment_count)
             ).one_or_none()
             if row is None:  # deleted meanwhile: the comment's own write will fail its FK
@@ -98,8 +95,7 @@ class ParentUpdates:
                 update(boards)
                 .where(boards.c.id == board_id)
                 .values(
-                    thread_count=boards.c.thread_count + delta.threads,
-                    comment_count=boards.c.comment_count + delta.comments,
+                    _increments(boards, thread_count=delta.threads, comment_count=delta.comments)
                 )
                 .returning(boards.c.thread_count, boards.c.comment_count)
             ).one_or_none()
@@ -109,6 +105,11 @@ class ParentUpdates:
         self.threads.clear()
         self.boards.clear()
         self.memberships.clear()
+
+
+def _increments(table, **deltas: int) -> dict:
+    """``{column: column + delta}`` for each column that changes: ``SET x = x + :delta``."""
+    return {name: table.c[name] + delta for name, delta in deltas.items() if delta}
 
 
 def locked_comment_count(connection: Connection, thread_id: uuid.UUID) -> int:

@@ -30,10 +30,16 @@ class UUIDKey:
     """A UUID primary key that exists from the moment the object is constructed.
 
     Having the id before the INSERT lets the counter strategies name a parent
-    row by id even while it is still pending in the session.
+    row by id even while it is still pending in the session. Rows written
+    without the ORM (COPY, Core) get one from the database.
     """
 
-    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4, sort_order=-1)
+    id: Mapped[uuid.UUID] = mapped_column(
+        primary_key=True,
+        default=uuid.uuid4,
+        server_default=func.gen_random_uuid(),  # for bulk loads that bypass the ORM
+        sort_order=-1,
+    )
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.setdefault("id", uuid.uuid4())
