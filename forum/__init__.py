@@ -17,5 +17,7 @@ def main(global_config: dict[str, str], **settings: str) -> Router:
         config.include(".models")
         config.include(".events")
         config.include(".routes")
-        config.scan()
+        config.include(".views")
+        config.include(".views.api.methods")
+        config.scan(ignore=[".scripts"])  # console scripts are not part of the web app
     return config.make_wsgi_app()

@@ -1,0 +1,70 @@
+"""Who is asking: a signed session cookie, the user it names, and CSRF protection.
+
+The cookie holds only the user's id and the CSRF token, signed with
+``forum.session_secret``; it is HttpOnly, SameSite=Lax, and Secure when
+``forum.session_secure`` is on (production.ini). Every POST, PATCH and DELETE
+must carry the session's CSRF token (``X-CSRF-Token`` header for the API),
+except the two that create a session, which accept JSON only.
+"""
+
+from __future__ import annotations
+
+from pyramid.config import Configurator
+from pyramid.csrf import SessionCSRFStoragePolicy
+from pyramid.request import Request
+from pyramid.session import SignedCookieSessionFactory
+
+from .models import User
+from .passwords import PasswordHasher
+
+SESSION_LIFETIME = 14 * 24 * 3600  # two weeks of inactivity signs you out
+
+
+class SessionSecurityPolicy:
+    """Identity is the user whose id the signed session cookie holds."""
+
+    def identity(self, request: Request) -> User | None:
+        user_id = request.session.get("user_id")
+        if user_id is None:
+            return None
+        return request.dbsession.get(User, user_id)
+
+    def authenticated_userid(self, request: Request) -> int | None:
+        user = request.identity
+        return None if user is None else user.id
+
+    def permits(self, request: Request, context: object, permission: str) -> bool:
+        # Views check roles explicitly (forum.views.api.auth); no ACLs are used.
+        return True
+
+    def remember(self, request: Request, userid: int, **kw: object) -> list:
+        # A fresh session on sign-in: the old session id and token cannot be fixed in advance.
+        request.session.invalidate()
+        request.session["user_id"] = userid
+        request.session.new_csrf_token()
+        return []
+
+    def forget(self, request: Request, **kw: object) -> list:
+        request.session.invalidate()
+        return []
+
+
+def includeme(config: Configurator) -> None:
+    settings = config.registry.settings["forum.settings"]
+    config.set_session_factory(
+        SignedCookieSessionFactory(
+            settings.session_secret,
+            cookie_name="forum_session",
+            httponly=True,
+            samesite="Lax",
+            secure=settings.session_secure,
+            timeout=SESSION_LIFETIME,
+            max_age=SESSION_LIFETIME,
+        )
+    )
+    config.set_security_policy(SessionSecurityPolicy())
+    config.set_csrf_storage_policy(SessionCSRFStoragePolicy())
+    config.set_default_csrf_options(require_csrf=True, header="X-CSRF-Token", token="csrf_token")
+    config.registry["password_hasher"] = PasswordHasher(
+        time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_cost
+    )

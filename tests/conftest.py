@@ -113,3 +113,33 @@ def committed_engine(engine: Engine) -> Iterator[Engine]:
     empty()
     yield engine
     empty()
+
+
+# --- the web application ---------------------------------------------------------
+
+TEST_SETTINGS = {
+    "forum.counter_strategy": "attribute",
+    "forum.session_secret": "test-only-secret",
+    # Cheap argon2 parameters: the suite signs in often; the ini files use strong ones.
+    "forum.argon2_time_cost": "1",
+    "forum.argon2_memory_cost": "64",
+    "retry.attempts": "3",
+}
+
+
+@pytest.fixture(scope="session")
+def app(database_url: URL):
+    from forum import main
+
+    return main({}, **TEST_SETTINGS)
+
+
+@pytest.fixture
+def testapp(app, connection: Connection, counter_strategy: str):
+    """WebTest against the app; every request runs in a SAVEPOINT of the test's connection."""
+    from webtest import TestApp
+
+    from forum.models import TEST_CONNECTION_KEY
+
+    events.use(counter_strategy)  # building the app installs the configured default
+    return TestApp(app, extra_environ={TEST_CONNECTION_KEY: connection})

@@ -25,9 +25,12 @@ def _not_negative(table: str, column: str) -> sa.CheckConstraint:
     return sa.CheckConstraint(f"{column} >= 0", name=op.f(f"ck_{table}_{column}_not_negative"))
 
 
-def _created_at(default: str = "now()") -> sa.Column:
+def _created_at() -> sa.Column:
     return sa.Column(
-        "created_at", sa.DateTime(timezone=True), server_default=sa.text(default), nullable=False
+        "created_at",
+        sa.DateTime(timezone=True),
+        server_default=sa.text("clock_timestamp()"),
+        nullable=False,
     )
 
 
@@ -85,7 +88,7 @@ def upgrade() -> None:
         sa.Column("thread_id", sa.Uuid(), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=False),
         sa.Column("message", sa.Text(), nullable=False),
-        _created_at("clock_timestamp()"),
+        _created_at(),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),

@@ -39,7 +39,10 @@ def _old_values(comment: Comment) -> tuple[object, ThreadDelta]:
 
 def comment_inserted(mapper: Mapper, connection: Connection, comment: Comment) -> None:
     updates = ParentUpdates()
-    updates.add_to_thread(comment.thread_id, contribution(comment.message))
+    # The thread may have been inserted by this same flush: refresh that copy too.
+    updates.add_to_thread(
+        comment.thread_id, contribution(comment.message), copy=comment.__dict__.get("thread")
+    )
     updates.apply(connection, object_session(comment))
 
 
@@ -64,7 +67,11 @@ def comment_deleted(mapper: Mapper, connection: Connection, comment: Comment) ->
 
 def thread_inserted(mapper: Mapper, connection: Connection, thread: Thread) -> None:
     updates = ParentUpdates()
-    updates.add_to_board(thread.board_id, BoardDelta(threads=1, comments=thread.comment_count))
+    updates.add_to_board(
+        thread.board_id,
+        BoardDelta(threads=1, comments=thread.comment_count),
+        copy=thread.__dict__.get("board"),
+    )
     updates.apply(connection, object_session(thread))
 
 

@@ -33,6 +33,7 @@ from .deltas import BoardDelta, ThreadDelta, thread_membership
 
 threads = Thread.__table__
 boards = Board.__table__
+COUNTERS = ("word_count", "comment_count", "thread_count")
 
 
 class ParentUpdates:
@@ -45,11 +46,21 @@ class ParentUpdates:
         #: A board may be a new Board object (no row yet): it is then changed in memory.
         self.memberships: dict[uuid.UUID, list[tuple[int | Board, int]]] = defaultdict(list)
 
-    def add_to_thread(self, thread_id: uuid.UUID, delta: ThreadDelta) -> None:
-        self.threads[thread_id] += delta
+        #: In-memory copies to refresh that the identity map does not hold yet
+        #: (a thread inserted earlier in the same flush).
+        self.copies: dict[tuple[type, object], object] = {}
 
-    def add_to_board(self, board_id: int, delta: BoardDelta) -> None:
+    def add_to_thread(
+        self, thread_id: uuid.UUID, delta: ThreadDelta, copy: Thread | None = None
+    ) -> None:
+        self.threads[thread_id] += delta
+        if copy is not None:
+            self.copies[(Thread, thread_id)] = copy
+
+    def add_to_board(self, board_id: int, delta: BoardDelta, copy: Board | None = None) -> None:
         self.boards[board_id] += delta
+        if copy is not None:
+            self.copies[(Board, board_id)] = copy
 
     def thread_leaves_board(self, thread_id: uuid.UUID, board: int | Board) -> None:
         """The (existing) thread is deleted from, or moved off, ``board``."""
@@ -75,7 +86,7 @@ class ParentUpdates:
                 continue
             if delta.comments:
                 self.boards[row.board_id] += BoardDelta(comments=delta.comments)
-            refresh_in_session(session, Thread, thread_id, row._mapping)
+            self._refresh(session, Thread, thread_id, row._mapping)
 
         for thread_id in sorted(self.memberships):
             count = locked_comment_count(connection, thread_id)
@@ -100,11 +111,23 @@ class ParentUpdates:
                 .returning(boards.c.thread_count, boards.c.comment_count)
             ).one_or_none()
             if row is not None:
-                refresh_in_session(session, Board, board_id, row._mapping)
+                self._refresh(session, Board, board_id, row._mapping)
 
         self.threads.clear()
         self.boards.clear()
         self.memberships.clear()
+        self.copies.clear()
+
+    def _refresh(self, session: Session | None, cls: type, pk: Any, values: Mapping) -> None:
+        """Give the session's copy of the row (if any) the counter values just written."""
+        copy = self.copies.get((cls, pk))
+        if copy is None and session is not None:
+            copy = session.identity_map.get(identity_key(cls, pk))
+        if copy is None:
+            return
+        for name, value in values.items():
+            if name in COUNTERS:
+                set_committed_value(copy, name, value)
 
 
 def _increments(table, **deltas: int) -> dict:
@@ -122,17 +145,3 @@ def locked_comment_count(connection: Connection, thread_id: uuid.UUID) -> int:
         select(threads.c.comment_count).where(threads.c.id == thread_id).with_for_update()
     ).scalar_one_or_none()
     return count or 0
-
-
-def refresh_in_session(
-    session: Session | None, cls: type, pk: Any, values: Mapping[str, Any]
-) -> None:
-    """Give the session's copy of a row (if it holds one) the counter values just written."""
-    if session is None:
-        return
-    obj = session.identity_map.get(identity_key(cls, pk))
-    if obj is None:
-        return
-    for name, value in values.items():
-        if name in ("word_count", "comment_count", "thread_count"):
-            set_committed_value(obj, name, value)

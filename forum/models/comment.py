@@ -27,7 +27,7 @@ class Comment(UUIDKey, Base):
     thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     message: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = created_at_column(clock=True)
+    created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(
         nullable=False, server_default=func.clock_timestamp(), onupdate=func.clock_timestamp()
     )

@@ -56,11 +56,11 @@ def counter_checks(*names: str) -> tuple[CheckConstraint, ...]:
     return tuple(CheckConstraint(f"{name} >= 0", name=f"{name}_not_negative") for name in names)
 
 
-def created_at_column(*, clock: bool = False) -> Mapped[datetime]:
+def created_at_column() -> Mapped[datetime]:
     """Creation time set by the database.
 
-    ``now()`` is the transaction's start time; comments use ``clock_timestamp()``
-    so several comments written in one transaction keep their order.
+    ``clock_timestamp()``, not ``now()`` (the transaction's start): several
+    threads or comments written in one transaction keep the order they were
+    written in, which keyset pagination relies on.
     """
-    default = func.clock_timestamp() if clock else func.now()
-    return mapped_column(nullable=False, server_default=default)
+    return mapped_column(nullable=False, server_default=func.clock_timestamp())

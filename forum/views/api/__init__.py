@@ -1,0 +1,1 @@
+"""The JSON API (shared/CONTRACT.md): accounts, sessions, boards, threads, comments."""

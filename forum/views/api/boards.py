@@ -1,0 +1,53 @@
+"""Boards and the threads on them."""
+
+from __future__ import annotations
+
+from pyramid.request import Request
+from pyramid.view import view_config
+
+from ...models import Board
+from ...services import posting, reading
+from .errors import ApiError
+from .inputs import json_body, page_after, page_size, signed_in
+from .serialize import board_json, page_json, thread_json
+
+
+def board_from_route(request: Request) -> Board:
+    board = reading.board_by_slug(request.dbsession, request.matchdict["slug"])
+    if board is None:
+        raise ApiError(404, "not_found", f"no board {request.matchdict['slug']!r}")
+    return board
+
+
+@view_config(route_name="api.boards", request_method="GET", renderer="json")
+def list_boards(request: Request) -> dict:
+    return {"boards": [board_json(b) for b in reading.boards(request.dbsession)]}
+
+
+@view_config(route_name="api.board", request_method="GET", renderer="json")
+def show_board(request: Request) -> dict:
+    return board_json(board_from_route(request))
+
+
+@view_config(route_name="api.board_threads", request_method="GET", renderer="json")
+def list_threads(request: Request) -> dict:
+    board = board_from_route(request)
+    page = reading.board_threads(request.dbsession, board, page_after(request), page_size(request))
+    return page_json("threads", page, lambda thread: thread_json(thread, board))
+
+
+@view_config(route_name="api.board_threads", request_method="POST", renderer="json")
+def create_thread(request: Request) -> dict:
+    user = signed_in(request)
+    board = board_from_route(request)
+    body = json_body(request)
+    thread = posting.create_thread(
+        request.dbsession,
+        board,
+        user,
+        body.get("title"),
+        body.get("message"),
+        request.registry.settings["forum.settings"].max_message_chars,
+    )
+    request.response.status_int = 201
+    return thread_json(thread, board)

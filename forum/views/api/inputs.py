@@ -1,0 +1,89 @@
+"""Reading what an API client sent: the JSON body, paging parameters, who is signed in."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pyramid.request import Request
+from pyramid.response import Response
+
+from ...models import Comment, User
+from ...pagination import InvalidCursor, decode_cursor
+from .errors import ApiError
+
+DEFAULT_PAGE_SIZE = 50
+
+
+def body_limit(request: Request) -> int:
+    """Bytes a JSON body may have: room for the longest message in 4-byte characters."""
+    return request.registry.settings["forum.settings"].max_message_chars * 4 + 16 * 1024
+
+
+def json_body(request: Request) -> dict[str, Any]:
+    """The request's JSON object, or an ApiError saying exactly what is wrong with it."""
+    limit = body_limit(request)
+    if (request.content_length or 0) > limit:
+        raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    raw = request.body
+    if len(raw) > limit:
+        raise ApiError(413, "too_large", f"the body is larger than {limit} bytes")
+    try:
+        body = json.loads(raw.decode(request.charset or "utf-8"))
+    except (UnicodeDecodeError, LookupError):
+        raise ApiError(400, "malformed", "the body is not valid UTF-8") from None
+    except (ValueError, RecursionError):
+        raise ApiError(400, "malformed", "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "malformed", "the body must be a JSON object")
+    return body
+
+
+def page_size(request: Request) -> int:
+    maximum = request.registry.settings["forum.settings"].page_size_limit
+    raw = request.GET.get("limit")
+    if raw is None or raw == "":
+        return min(DEFAULT_PAGE_SIZE, maximum)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ApiError(422, "invalid", f"limit must be a whole number from 1 to {maximum}")
+    return min(int(raw), maximum)
+
+
+def page_after(request: Request) -> tuple[datetime, uuid.UUID] | None:
+    raw = request.GET.get("after")
+    if not raw:
+        return None
+    try:
+        return decode_cursor(raw)
+    except InvalidCursor as error:
+        raise ApiError(400, "malformed", f"after: {error}") from None
+
+
+def signed_in(request: Request) -> User:
+    user = request.identity
+    if user is None:
+        raise ApiError(401, "not_signed_in", "sign in first (POST /api/session)")
+    return user
+
+
+def moderator(request: Request) -> User:
+    user = signed_in(request)
+    if not user.is_moderator:
+        raise ApiError(403, "forbidden", "only moderators may do this")
+    return user
+
+
+def may_change(user: User, comment: Comment) -> bool:
+    return user.is_moderator or comment.author_id == user.id
+
+
+def no_content(request: Request) -> Response:
+    """204 with no body and no Content-Type (the session cookie, if any, still goes out)."""
+    response = request.response
+    response.status_int = 204
+    response.content_type = None
+    return response

@@ -1,0 +1,57 @@
+"""A thread, its comments, replying to it, and (for moderators) deleting it."""
+
+from __future__ import annotations
+
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import view_config
+
+from ...models import Thread
+from ...services import posting, reading
+from .errors import ApiError
+from .inputs import json_body, moderator, no_content, page_after, page_size, signed_in
+from .serialize import comment_json, page_json, thread_json
+
+
+def thread_from_route(request: Request) -> Thread:
+    thread = reading.thread_by_id(request.dbsession, request.matchdict["id"])
+    if thread is None:
+        raise ApiError(404, "not_found", f"no thread {request.matchdict['id']!r}")
+    return thread
+
+
+@view_config(route_name="api.thread", request_method="GET", renderer="json")
+def show_thread(request: Request) -> dict:
+    return thread_json(thread_from_route(request))
+
+
+@view_config(route_name="api.thread", request_method="DELETE")
+def delete_thread(request: Request) -> Response:
+    moderator(request)
+    posting.delete_thread(request.dbsession, thread_from_route(request))
+    return no_content(request)
+
+
+@view_config(route_name="api.thread_comments", request_method="GET", renderer="json")
+def list_comments(request: Request) -> dict:
+    thread = thread_from_route(request)
+    page = reading.thread_comments(
+        request.dbsession, thread, page_after(request), page_size(request)
+    )
+    return page_json("comments", page, comment_json)
+
+
+@view_config(route_name="api.thread_comments", request_method="POST", renderer="json")
+def reply(request: Request) -> dict:
+    user = signed_in(request)
+    thread = thread_from_route(request)
+    body = json_body(request)
+    comment = posting.add_comment(
+        request.dbsession,
+        thread,
+        user,
+        body.get("message"),
+        request.registry.settings["forum.settings"].max_message_chars,
+    )
+    request.response.status_int = 201
+    return comment_json(comment)
