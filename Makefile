@@ -30,6 +30,5 @@ reconcile: $(VENV)/.installed
 	$(BIN)/forum-reconcile $(INI)
 
 # Stop and delete the embedded database (var/postgres); `make run` makes a new one.
-clean-db:
-	-$(BIN)/python -c "import pgserver,pathlib; p=pathlib.Path('var/postgres'); p.exists() and pgserver.get_server(p, cleanup_mode='delete')"
-	rm -rf var/postgres
+clean-db: $(VENV)/.installed
+	$(BIN)/python -c "from forum.embedded_postgres import stop; stop('var/postgres', delete=True)"

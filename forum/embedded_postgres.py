@@ -37,3 +37,13 @@ def server_url(pgdata: Path, database: str = "postgres") -> URL:
 def socket_directory(url: URL) -> Path:
     """The folder that holds the server's Unix socket (shown by tools, checked by tests)."""
     return Path(str(url.query["host"]))
+
+
+def stop(pgdata: Path, *, delete: bool = False) -> None:
+    """Stop the embedded server on ``pgdata`` (and delete its data with ``delete``)."""
+    pgdata = Path(pgdata).expanduser().resolve()
+    if not (pgdata / "PG_VERSION").exists():
+        return
+    server = _pgserver().get_server(pgdata)
+    server.cleanup_mode = "delete" if delete else "stop"  # the handle may be an earlier one
+    server.cleanup()

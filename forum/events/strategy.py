@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import event
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared by identity: targets are SQL-aware attributes
 class Listener:
     """One ``event.listen(target, identifier, fn, **options)`` call."""
 
@@ -22,8 +22,11 @@ class Listener:
         event.listen(self.target, self.identifier, self.fn, **self.options)
 
     def remove(self) -> None:
-        if event.contains(self.target, self.identifier, self.fn):
+        if self.installed():
             event.remove(self.target, self.identifier, self.fn)
+
+    def installed(self) -> bool:
+        return event.contains(self.target, self.identifier, self.fn)
 
 
 @dataclass(frozen=True)
