@@ -13,8 +13,10 @@ from collections.abc import Mapping
 import zope.sqlalchemy
 from pyramid.config import Configurator
 from pyramid.request import Request
+from pyramid_retry import mark_error_retryable
 from sqlalchemy import Connection, Engine, engine_from_config
 from sqlalchemy.orm import Session, configure_mappers, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 from transaction import TransactionManager
 
 from ..database import database_url
@@ -71,6 +73,12 @@ def includeme(config: Configurator) -> None:
 
     config.include("pyramid_tm")
     config.include("pyramid_retry")
+    # A flush that finds a comment changed or deleted since this request loaded
+    # it (the version check, or forum.events.comment_locks) lost a race with
+    # another request: run the whole request again from fresh rows. Deadlocks
+    # and serialization failures (SQLSTATE class 40) are marked retryable by
+    # zope.sqlalchemy already.
+    mark_error_retryable(StaleDataError)
 
     engine = get_engine(settings)
     session_factory = get_session_factory(engine)

@@ -1,0 +1,63 @@
+"""A request that loses a race is run again (pyramid_retry), not answered with an error."""
+
+from __future__ import annotations
+
+import psycopg2.errors
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from forum.services import posting
+
+from .api_client import ApiClient
+from .counter_helpers import assert_no_drift
+from .factories import add_comment, make_board, make_thread, make_user
+
+
+def deadlock() -> OperationalError:
+    return OperationalError("UPDATE threads ...", {}, psycopg2.errors.DeadlockDetected())
+
+
+@pytest.mark.parametrize(
+    "race", [StaleDataError("comment changed meanwhile"), deadlock()], ids=["stale", "deadlock"]
+)
+def test_a_lost_race_is_retried(testapp, dbsession: Session, connection, monkeypatch, race):
+    alice = make_user(dbsession)
+    thread = make_thread(dbsession, make_board(dbsession), alice, "one two three")
+    comment = add_comment(dbsession, thread, alice, "four five")
+    dbsession.commit()
+    real_edit = posting.edit_comment
+    attempts = []
+
+    def edit_losing_the_first_race(*args, **kwargs):
+        attempts.append(1)
+        real_edit(*args, **kwargs)
+        if len(attempts) == 1:
+            raise race
+
+    monkeypatch.setattr(posting, "edit_comment", edit_losing_the_first_race)
+    api = ApiClient(testapp)
+    api.sign_in("alice")
+    edited = api.patch(f"/api/comments/{comment.id}", {"message": "six"}).json
+    assert len(attempts) == 2
+    assert edited["word_count"] == 1
+    thread_json = api.get(f"/api/threads/{thread.id}").json
+    assert (thread_json["word_count"], thread_json["comment_count"]) == (4, 2)
+    assert_no_drift(connection)
+
+
+def test_a_race_lost_on_every_attempt_is_a_409(testapp, dbsession: Session, monkeypatch):
+    alice = make_user(dbsession)
+    thread = make_thread(dbsession, make_board(dbsession), alice, "one two three")
+    comment = add_comment(dbsession, thread, alice, "four five")
+    dbsession.commit()
+
+    def always_stale(*args, **kwargs):
+        raise StaleDataError("comment changed meanwhile")
+
+    monkeypatch.setattr(posting, "edit_comment", always_stale)
+    api = ApiClient(testapp)
+    api.sign_in("alice")
+    response = api.patch(f"/api/comments/{comment.id}", {"message": "six"}, status=409)
+    assert response.json["error"]["code"] == "conflict"
