@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
 from .models import Board, Comment, Thread
+from .models.board import BOARD_COUNTERS
+from .models.thread import THREAD_COUNTERS
 from .words import word_count
 
 threads = Thread.__table__
@@ -64,22 +66,24 @@ class Report:
         )
 
 
-def _thread_truth(connection: Connection, first: uuid.UUID, last: uuid.UUID) -> dict:
-    """word and comment totals for threads with ids in [first, last], streamed."""
+def _thread_truth(connection: Connection, rows: list) -> dict[uuid.UUID, tuple[int, int]]:
+    """(words, comments) for the batch's threads, streamed from their comments."""
     truth: dict[uuid.UUID, list[int]] = defaultdict(lambda: [0, 0])
-    rows = connection.execute(
+    result = connection.execute(
         select(comments.c.thread_id, comments.c.message)
-        .where(comments.c.thread_id.between(first, last))
+        .where(comments.c.thread_id.between(rows[0].id, rows[-1].id))
         .execution_options(yield_per=5000)  # a server-side cursor: stream, never hold all
     )
-    for thread_id, message in rows:
+    for thread_id, message in result:
         total = truth[thread_id]
         total[0] += word_count(message)
         total[1] += 1
-    return truth
+    return {thread_id: tuple(total) for thread_id, total in truth.items()}
 
 
-def _board_truth(connection: Connection, ids: list[int]) -> dict[int, tuple[int, int]]:
+def _board_truth(connection: Connection, rows: list) -> dict[int, tuple[int, int]]:
+    """(threads, comments) for the batch's boards, counted in SQL."""
+    ids = [row.id for row in rows]
     thread_counts = dict(
         connection.execute(
             select(threads.c.board_id, func.count())
@@ -98,9 +102,14 @@ def _board_truth(connection: Connection, ids: list[int]) -> dict[int, tuple[int,
     return {i: (thread_counts.get(i, 0), comment_counts.get(i, 0)) for i in ids}
 
 
-def _batches(
-    connection: Connection, table, columns: list, batch: int, lock: bool
-) -> Iterator[list]:
+#: (kind, table, counter columns, how to compute their truth for a batch)
+PARENTS = (
+    ("thread", threads, THREAD_COUNTERS, _thread_truth),
+    ("board", boards, BOARD_COUNTERS, _board_truth),
+)
+
+
+def _batches(connection: Connection, table, columns: tuple[str, ...], batch: int, lock: bool):
     """Rows of ``table`` in id order, one transaction per batch, locked when repairing.
 
     Inside a caller's transaction (the test suite), each batch is a savepoint instead.
@@ -109,7 +118,8 @@ def _batches(
     while True:
         begin = connection.begin_nested if connection.in_transaction() else connection.begin
         with begin():
-            query = select(table.c.id, *columns).order_by(table.c.id).limit(batch)
+            query = select(table.c.id, *(table.c[c] for c in columns)).order_by(table.c.id)
+            query = query.limit(batch)
             if last is not None:
                 query = query.where(table.c.id > last)
             if lock:
@@ -119,6 +129,25 @@ def _batches(
                 return
             yield rows
         last = rows[-1].id
+
+
+def _compare(kind: str, columns: tuple[str, ...], rows: list, truth: dict) -> tuple[list, list]:
+    """The drifted counters of a batch, and the repairs (one per drifted row)."""
+    drift, repairs = [], []
+    for row in rows:
+        stored = tuple(getattr(row, column) for column in columns)
+        true = truth.get(row.id, (0,) * len(columns))  # a parent with no children: 0
+        if stored == true:
+            continue
+        drift += [
+            Drift(kind, str(row.id), column, old, new)
+            for column, old, new in zip(columns, stored, true, strict=True)
+            if old != new
+        ]
+        repairs.append(
+            {"key": row.id} | {f"true_{c}": v for c, v in zip(columns, true, strict=True)}
+        )
+    return drift, repairs
 
 
 def reconcile(
@@ -133,57 +162,21 @@ def reconcile(
     Each batch commits on its own, so locks are held for one batch at a time.
     """
     report = Report(fixed=fix)
-
-    def found(drift: Drift) -> None:
-        report.drift.append(drift)
-        if on_drift is not None:
-            on_drift(drift)
-
-    thread_columns = [threads.c.word_count, threads.c.comment_count]
-    for rows in _batches(connection, threads, thread_columns, batch, lock=fix):
-        report.threads_checked += len(rows)
-        truth = _thread_truth(connection, rows[0].id, rows[-1].id)
-        repairs = []
-        for row in rows:
-            words, count = truth.get(row.id, (0, 0))
-            if (row.word_count, row.comment_count) == (words, count):
-                continue
-            for column, stored, true in (
-                ("word_count", row.word_count, words),
-                ("comment_count", row.comment_count, count),
-            ):
-                if stored != true:
-                    found(Drift("thread", str(row.id), column, stored, true))
-            repairs.append({"key": row.id, "words": words, "count": count})
-        if fix and repairs:
-            connection.execute(
-                update(threads)
-                .where(threads.c.id == bindparam("key"))
-                .values(word_count=bindparam("words"), comment_count=bindparam("count")),
-                repairs,
-            )
-
-    board_columns = [boards.c.thread_count, boards.c.comment_count]
-    for rows in _batches(connection, boards, board_columns, batch, lock=fix):
-        report.boards_checked += len(rows)
-        truth = _board_truth(connection, [row.id for row in rows])
-        repairs = []
-        for row in rows:
-            thread_total, comment_total = truth[row.id]
-            if (row.thread_count, row.comment_count) == (thread_total, comment_total):
-                continue
-            for column, stored, true in (
-                ("thread_count", row.thread_count, thread_total),
-                ("comment_count", row.comment_count, comment_total),
-            ):
-                if stored != true:
-                    found(Drift("board", str(row.id), column, stored, true))
-            repairs.append({"key": row.id, "threads": thread_total, "comments": comment_total})
-        if fix and repairs:
-            connection.execute(
-                update(boards)
-                .where(boards.c.id == bindparam("key"))
-                .values(thread_count=bindparam("threads"), comment_count=bindparam("comments")),
-                repairs,
-            )
+    for kind, table, columns, truth_of in PARENTS:
+        checked = 0
+        for rows in _batches(connection, table, columns, batch, lock=fix):
+            checked += len(rows)
+            drift, repairs = _compare(kind, columns, rows, truth_of(connection, rows))
+            for found in drift:
+                report.drift.append(found)
+                if on_drift is not None:
+                    on_drift(found)
+            if fix and repairs:
+                connection.execute(
+                    update(table)
+                    .where(table.c.id == bindparam("key"))
+                    .values({column: bindparam(f"true_{column}") for column in columns}),
+                    repairs,
+                )
+        setattr(report, f"{kind}s_checked", checked)
     return report

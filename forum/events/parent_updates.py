@@ -76,12 +76,9 @@ class ParentUpdates:
             delta = self.threads[thread_id]
             if not delta:
                 continue
-            row = connection.execute(
-                update(threads)
-                .where(threads.c.id == thread_id)
-                .values(_increments(threads, word_count=delta.words, comment_count=delta.comments))
-                .returning(threads.c.board_id, threads.c.word_count, threads.c.comment_count)
-            ).one_or_none()
+            row = _increment(
+                connection, threads, thread_id, word_count=delta.words, comment_count=delta.comments
+            )
             if row is None:  # deleted meanwhile: the comment's own write will fail its FK
                 continue
             if delta.comments:
@@ -102,14 +99,13 @@ class ParentUpdates:
             delta = self.boards[board_id]
             if not delta:
                 continue
-            row = connection.execute(
-                update(boards)
-                .where(boards.c.id == board_id)
-                .values(
-                    _increments(boards, thread_count=delta.threads, comment_count=delta.comments)
-                )
-                .returning(boards.c.thread_count, boards.c.comment_count)
-            ).one_or_none()
+            row = _increment(
+                connection,
+                boards,
+                board_id,
+                thread_count=delta.threads,
+                comment_count=delta.comments,
+            )
             if row is not None:
                 self._refresh(session, Board, board_id, row._mapping)
 
@@ -130,9 +126,16 @@ class ParentUpdates:
                 set_committed_value(copy, name, value)
 
 
-def _increments(table, **deltas: int) -> dict:
-    """``{column: column + delta}`` for each column that changes: ``SET x = x + :delta``."""
-    return {name: table.c[name] + delta for name, delta in deltas.items() if delta}
+def _increment(connection: Connection, table, key: Any, **deltas: int):
+    """``UPDATE table SET x = x + :dx ... WHERE id = :key RETURNING ...``; None if no such row.
+
+    Only the columns that change are set, so the SQL says exactly what moved.
+    """
+    values = {name: table.c[name] + delta for name, delta in deltas.items() if delta}
+    returning = [table.c[name] for name in (*deltas, "board_id") if name in table.c]
+    return connection.execute(
+        update(table).where(table.c.id == key).values(values).returning(*returning)
+    ).one_or_none()
 
 
 def locked_comment_count(connection: Connection, thread_id: uuid.UUID) -> int:

@@ -7,16 +7,13 @@ from pyramid.view import view_config
 
 from ...models import Board
 from ...services import posting, reading
-from .errors import ApiError
-from .inputs import json_body, page_after, page_size, signed_in
+from .inputs import json_body, max_message_chars, or_404, page_after, page_size, signed_in
 from .serialize import board_json, page_json, thread_json
 
 
 def board_from_route(request: Request) -> Board:
-    board = reading.board_by_slug(request.dbsession, request.matchdict["slug"])
-    if board is None:
-        raise ApiError(404, "not_found", f"no board {request.matchdict['slug']!r}")
-    return board
+    slug = request.matchdict["slug"]
+    return or_404(reading.board_by_slug(request.dbsession, slug), "board", slug)
 
 
 @view_config(route_name="api.boards", request_method="GET", renderer="json")
@@ -47,7 +44,7 @@ def create_thread(request: Request) -> dict:
         user,
         body.get("title"),
         body.get("message"),
-        request.registry.settings["forum.settings"].max_message_chars,
+        max_message_chars(request),
     )
     request.response.status_int = 201
     return thread_json(thread, board)

@@ -9,19 +9,16 @@ from pyramid.view import view_config
 from ...models import Comment
 from ...services import posting, reading
 from .errors import ApiError
-from .inputs import json_body, may_change, no_content, signed_in
+from .inputs import json_body, max_message_chars, may_change, no_content, or_404, signed_in
 from .serialize import comment_json
 
 CHANGEABLE = ("message", "thread_id")
 
 
 def comment_from_route(request: Request, *, for_update: bool = False) -> Comment:
-    comment = reading.comment_by_id(
-        request.dbsession, request.matchdict["id"], for_update=for_update
-    )
-    if comment is None:
-        raise ApiError(404, "not_found", f"no comment {request.matchdict['id']!r}")
-    return comment
+    key = request.matchdict["id"]
+    found = reading.comment_by_id(request.dbsession, key, for_update=for_update)
+    return or_404(found, "comment", key)
 
 
 @view_config(route_name="api.comment", request_method="GET", renderer="json")
@@ -46,7 +43,7 @@ def change_comment(request: Request) -> dict:
     if "thread_id" in body and not user.is_moderator:
         raise ApiError(403, "forbidden", "only moderators may move comments")
 
-    max_chars = request.registry.settings["forum.settings"].max_message_chars
+    max_chars = max_message_chars(request)
     target = None
     if "thread_id" in body:
         if not isinstance(body["thread_id"], str):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pyramid.request import Request
 from pyramid.response import Response
@@ -15,11 +15,12 @@ from ...pagination import InvalidCursor, decode_cursor
 from .errors import ApiError
 
 DEFAULT_PAGE_SIZE = 50
+T = TypeVar("T")
 
 
 def body_limit(request: Request) -> int:
     """Bytes a JSON body may have: room for the longest message in 4-byte characters."""
-    return request.registry.settings["forum.settings"].max_message_chars * 4 + 16 * 1024
+    return max_message_chars(request) * 4 + 16 * 1024
 
 
 def json_body(request: Request) -> dict[str, Any]:
@@ -41,6 +42,17 @@ def json_body(request: Request) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "malformed", "the body must be a JSON object")
     return body
+
+
+def or_404(found: T | None, what: str, key: str) -> T:
+    """``found``, or a 404 naming what was asked for."""
+    if found is None:
+        raise ApiError(404, "not_found", f"no {what} {key!r}")
+    return found
+
+
+def max_message_chars(request: Request) -> int:
+    return request.registry.settings["forum.settings"].max_message_chars
 
 
 def page_size(request: Request) -> int:

@@ -8,16 +8,22 @@ from pyramid.view import view_config
 
 from ...models import Thread
 from ...services import posting, reading
-from .errors import ApiError
-from .inputs import json_body, moderator, no_content, page_after, page_size, signed_in
+from .inputs import (
+    json_body,
+    max_message_chars,
+    moderator,
+    no_content,
+    or_404,
+    page_after,
+    page_size,
+    signed_in,
+)
 from .serialize import comment_json, page_json, thread_json
 
 
 def thread_from_route(request: Request) -> Thread:
-    thread = reading.thread_by_id(request.dbsession, request.matchdict["id"])
-    if thread is None:
-        raise ApiError(404, "not_found", f"no thread {request.matchdict['id']!r}")
-    return thread
+    key = request.matchdict["id"]
+    return or_404(reading.thread_by_id(request.dbsession, key), "thread", key)
 
 
 @view_config(route_name="api.thread", request_method="GET", renderer="json")
@@ -51,7 +57,7 @@ def reply(request: Request) -> dict:
         thread,
         user,
         body.get("message"),
-        request.registry.settings["forum.settings"].max_message_chars,
+        max_message_chars(request),
     )
     request.response.status_int = 201
     return comment_json(comment)
