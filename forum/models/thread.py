@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base, UUIDKey, counter_checks, counter_column, created_at_column
@@ -23,14 +23,18 @@ class Thread(UUIDKey, Base):
     __tablename__ = "threads"
     __table_args__ = (
         *counter_checks(*THREAD_COUNTERS),
-        # A board's threads, newest first, for keyset pagination.
-        Index("ix_threads_board_id_created_at_id", "board_id", "created_at", "id"),
+        # A board's threads, most recent activity first, for keyset pagination.
+        Index("ix_threads_board_id_last_activity_at_id", "board_id", "last_activity_at", "id"),
     )
 
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"))
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX_CHARS))
     created_at: Mapped[datetime] = created_at_column()
+    #: When the thread was created or last got a reply; boards list threads by it.
+    last_activity_at: Mapped[datetime] = mapped_column(
+        nullable=False, server_default=func.clock_timestamp()
+    )
     #: Denormalized: the sum of the word counts of the thread's comments.
     word_count: Mapped[int] = counter_column()
     #: Denormalized: the number of the thread's comments.

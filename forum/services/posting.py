@@ -6,6 +6,7 @@ exact whatever these functions (or any other ORM code) do.
 
 from __future__ import annotations
 
+from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -33,6 +34,7 @@ def add_comment(
     message = check_text("message", message, max_chars=max_chars)
     comment = Comment(thread=thread, author=author, message=message)
     session.add(comment)
+    thread.last_activity_at = func.clock_timestamp()  # a reply moves the thread up its board
     try:
         session.flush()
     except IntegrityError:  # the thread was deleted by another request meanwhile

@@ -1,8 +1,9 @@
 """Reading the forum: lookups by key and keyset-paginated lists.
 
 Pages are fetched by keyset (``WHERE (created_at, id) > cursor``), never by
-OFFSET, so page 1,000 of a thread costs what page 1 costs; one extra row is
-fetched to know whether there is a next page.
+OFFSET, so page 1,000 of a thread costs what page 1 costs: one indexed range
+scan of ``limit + 1`` rows (the extra row tells whether there is more), plus at
+most one EXISTS probe for a "previous" link.
 """
 
 from __future__ import annotations
@@ -12,19 +13,33 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import select, tuple_
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, exists, select, tuple_
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from ..models import Board, Comment, Thread
 
 T = TypeVar("T")
+Key = tuple[datetime, uuid.UUID]
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
     items: list[T]
-    #: (created_at, id) of the last item when there is a next page, else None.
-    next_key: tuple[datetime, uuid.UUID] | None
+    #: Pass as ``after`` to get the following page (None: this is the last).
+    next_key: Key | None
+    #: Pass as ``before`` to get the preceding page (None: this is the first).
+    prev_key: Key | None = None
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Which page: the first (nothing set), after/before a key, starting at a key, or the last."""
+
+    limit: int
+    after: Key | None = None
+    before: Key | None = None
+    at: Key | None = None
+    last: bool = False
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:
@@ -32,6 +47,55 @@ def parse_uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except (ValueError, TypeError, AttributeError):
         return None
+
+
+def keyset_page(
+    session: Session,
+    query: Select,
+    order: tuple[InstrumentedAttribute, InstrumentedAttribute],
+    want: PageRequest,
+    *,
+    newest_first: bool = False,
+) -> Page:
+    """One page of ``query`` in ``order`` (ascending, or descending with ``newest_first``)."""
+    key = tuple_(*order)
+
+    def later(cursor: Key):  # rows that come after ``cursor`` in display order
+        return key < tuple_(*cursor) if newest_first else key > tuple_(*cursor)
+
+    def earlier(cursor: Key):
+        return key > tuple_(*cursor) if newest_first else key < tuple_(*cursor)
+
+    def key_of(row) -> Key:
+        return tuple(getattr(row, column.key) for column in order)
+
+    display = [c.desc() for c in order] if newest_first else [c.asc() for c in order]
+    reverse = [c.asc() for c in order] if newest_first else [c.desc() for c in order]
+    forward = want.before is None and not want.last
+
+    if forward:
+        if want.after is not None:
+            query = query.where(later(want.after))
+        if want.at is not None:
+            query = query.where(~earlier(want.at))
+        rows = list(session.scalars(query.order_by(*display).limit(want.limit + 1)))
+        more, rows = len(rows) > want.limit, rows[: want.limit]
+        next_key = key_of(rows[-1]) if more else None
+        prev_key = None
+        start = want.after or want.at
+        if rows and start is not None:
+            has_earlier = session.scalar(select(exists(query.where(earlier(key_of(rows[0]))))))
+            prev_key = key_of(rows[0]) if has_earlier else None
+        return Page(rows, next_key, prev_key)
+
+    if want.before is not None:
+        query = query.where(earlier(want.before))
+    rows = list(session.scalars(query.order_by(*reverse).limit(want.limit + 1)))
+    more, rows = len(rows) > want.limit, rows[: want.limit]
+    rows.reverse()
+    prev_key = key_of(rows[0]) if more else None
+    next_key = key_of(rows[-1]) if rows and want.before is not None else None
+    return Page(rows, next_key, prev_key)
 
 
 def boards(session: Session) -> list[Board]:
@@ -44,7 +108,9 @@ def board_by_slug(session: Session, slug: str) -> Board | None:
 
 def thread_by_id(session: Session, raw_id: str) -> Thread | None:
     thread_id = parse_uuid(raw_id)
-    return None if thread_id is None else session.get(Thread, thread_id)
+    if thread_id is None:
+        return None
+    return session.get(Thread, thread_id, options=[joinedload(Thread.board)])
 
 
 def comment_by_id(session: Session, raw_id: str, *, for_update: bool = False) -> Comment | None:
@@ -62,40 +128,31 @@ def comment_by_id(session: Session, raw_id: str, *, for_update: bool = False) ->
     )
 
 
-def _page(rows: list, limit: int) -> Page:
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        return Page(rows[:limit], (last.created_at, last.id))
-    return Page(rows, None)
-
-
-def board_threads(
-    session: Session, board: Board, after: tuple[datetime, uuid.UUID] | None, limit: int
-) -> Page[Thread]:
-    """A board's threads, newest first."""
-    query = (
-        select(Thread)
-        .where(Thread.board_id == board.id)
-        .options(joinedload(Thread.author))
-        .order_by(Thread.created_at.desc(), Thread.id.desc())
-        .limit(limit + 1)
+def board_threads(session: Session, board: Board, want: PageRequest) -> Page[Thread]:
+    """A board's threads, most recent activity first."""
+    query = select(Thread).where(Thread.board_id == board.id).options(joinedload(Thread.author))
+    return keyset_page(
+        session, query, (Thread.last_activity_at, Thread.id), want, newest_first=True
     )
-    if after is not None:
-        query = query.where(tuple_(Thread.created_at, Thread.id) < tuple_(*after))
-    return _page(list(session.scalars(query)), limit)
 
 
-def thread_comments(
-    session: Session, thread: Thread, after: tuple[datetime, uuid.UUID] | None, limit: int
-) -> Page[Comment]:
+def thread_comments(session: Session, thread: Thread, want: PageRequest) -> Page[Comment]:
     """A thread's comments in the order they were written."""
     query = (
-        select(Comment)
-        .where(Comment.thread_id == thread.id)
-        .options(joinedload(Comment.author))
-        .order_by(Comment.created_at, Comment.id)
-        .limit(limit + 1)
+        select(Comment).where(Comment.thread_id == thread.id).options(joinedload(Comment.author))
     )
-    if after is not None:
-        query = query.where(tuple_(Comment.created_at, Comment.id) > tuple_(*after))
-    return _page(list(session.scalars(query)), limit)
+    return keyset_page(session, query, (Comment.created_at, Comment.id), want)
+
+
+def threads_titled(session: Session, text: str, limit: int = 20) -> list[Thread]:
+    """Threads whose title contains ``text`` (case-insensitive), newest activity first."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return list(
+        session.scalars(
+            select(Thread)
+            .where(Thread.title.ilike(pattern, escape="\\"))
+            .options(joinedload(Thread.board))
+            .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+            .limit(limit)
+        )
+    )

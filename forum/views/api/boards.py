@@ -7,7 +7,7 @@ from pyramid.view import view_config
 
 from ...models import Board
 from ...services import posting, reading
-from .inputs import json_body, max_message_chars, or_404, page_after, page_size, signed_in
+from .inputs import json_body, max_message_chars, or_404, page_request, signed_in
 from .serialize import board_json, page_json, thread_json
 
 
@@ -29,7 +29,7 @@ def show_board(request: Request) -> dict:
 @view_config(route_name="api.board_threads", request_method="GET", renderer="json")
 def list_threads(request: Request) -> dict:
     board = board_from_route(request)
-    page = reading.board_threads(request.dbsession, board, page_after(request), page_size(request))
+    page = reading.board_threads(request.dbsession, board, page_request(request))
     return page_json("threads", page, lambda thread: thread_json(thread, board))
 
 

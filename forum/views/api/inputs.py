@@ -12,6 +12,7 @@ from pyramid.response import Response
 
 from ...models import Comment, User
 from ...pagination import InvalidCursor, decode_cursor
+from ...services.reading import PageRequest
 from .errors import ApiError
 
 DEFAULT_PAGE_SIZE = 50
@@ -73,6 +74,11 @@ def page_after(request: Request) -> tuple[datetime, uuid.UUID] | None:
         return decode_cursor(raw)
     except InvalidCursor as error:
         raise ApiError(400, "malformed", f"after: {error}") from None
+
+
+def page_request(request: Request) -> PageRequest:
+    """``?after=&limit=``: the API pages forward only, from the cursor it handed out."""
+    return PageRequest(limit=page_size(request), after=page_after(request))
 
 
 def signed_in(request: Request) -> User:

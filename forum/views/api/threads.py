@@ -14,8 +14,7 @@ from .inputs import (
     moderator,
     no_content,
     or_404,
-    page_after,
-    page_size,
+    page_request,
     signed_in,
 )
 from .serialize import comment_json, page_json, thread_json
@@ -41,9 +40,7 @@ def delete_thread(request: Request) -> Response:
 @view_config(route_name="api.thread_comments", request_method="GET", renderer="json")
 def list_comments(request: Request) -> dict:
     thread = thread_from_route(request)
-    page = reading.thread_comments(
-        request.dbsession, thread, page_after(request), page_size(request)
-    )
+    page = reading.thread_comments(request.dbsession, thread, page_request(request))
     return page_json("comments", page, comment_json)
 
 
