@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INI ?= development.ini
 
-.PHONY: run test lint reconcile clean-db
+.PHONY: run test browser-test lint reconcile clean-db
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,7 @@ $(BIN)/python:
 
 # Reinstall only when the project's dependencies change.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[testing]'
+	$(BIN)/pip install --quiet -e '.[dev,testing]'
 	touch $@
 
 run: $(VENV)/.installed
@@ -21,6 +21,14 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+$(VENV)/.installed-browser: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[browser]'
+	touch $@
+
+# Real headless Chromium (Debian's package: apt-get install chromium) driven by Playwright.
+browser-test: $(VENV)/.installed-browser
+	$(BIN)/pytest browser_tests $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pyramid.config import Configurator
-from pyramid.router import Router
 
 from .settings import parse_settings, with_environment
+from .wsgi import close_spooled_bodies
 
 
-def main(global_config: dict[str, str], **settings: str) -> Router:
+def main(global_config: dict[str, str], **settings: str):
     """Build the WSGI application (the ``paste.app_factory`` entry point)."""
     settings = with_environment(settings)
     settings["forum.settings"] = parse_settings(settings)
@@ -20,4 +20,4 @@ def main(global_config: dict[str, str], **settings: str) -> Router:
         config.include(".views")
         config.include(".views.api.methods")
         config.scan(ignore=[".scripts"])  # console scripts are not part of the web app
-    return config.make_wsgi_app()
+    return close_spooled_bodies(config.make_wsgi_app())

@@ -1,4 +1,4 @@
-"""URL routes: the JSON API under /api (see shared/CONTRACT.md)."""
+"""URL routes: the pages, and the JSON API under /api (see shared/CONTRACT.md)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,21 @@ from pyramid.config import Configurator
 
 
 def includeme(config: Configurator) -> None:
+    config.add_static_view("static", "forum:static", cache_max_age=3600)
+
+    config.add_route("home", "/")
+    config.add_route("board", "/b/{slug}")
+    config.add_route("board.new_thread", "/b/{slug}/threads")
+    config.add_route("thread", "/t/{id}")
+    config.add_route("thread.reply", "/t/{id}/reply")
+    config.add_route("thread.delete", "/t/{id}/delete")
+    config.add_route("comment.edit", "/c/{id}/edit")
+    config.add_route("comment.delete", "/c/{id}/delete")
+    config.add_route("comment.move", "/c/{id}/move")
+    config.add_route("login", "/login")
+    config.add_route("logout", "/logout")
+    config.add_route("register", "/register")
+
     config.add_route("api.users", "/api/users")
     config.add_route("api.session", "/api/session")
     config.add_route("api.boards", "/api/boards")

@@ -70,6 +70,10 @@ def includeme(config: Configurator) -> None:
     settings["tm.manager_hook"] = "pyramid_tm.explicit_manager"
     # pyramid_tm would look the user up during commit; we do not want that query.
     settings["tm.annotate_user"] = False
+    # No tm.commit_veto: pyramid_tm consults it before tagging an exception an
+    # error view rendered as retryable, so a deadlock would not be retried.
+    # Refusals abort anyway: raised ones by pyramid_tm, re-rendered forms by
+    # doom() (forum.views.pages.common.form_error).
 
     config.include("pyramid_tm")
     config.include("pyramid_retry")

@@ -74,16 +74,17 @@ def keyset_page(
     forward = want.before is None and not want.last
 
     if forward:
+        window = query
         if want.after is not None:
-            query = query.where(later(want.after))
+            window = window.where(later(want.after))
         if want.at is not None:
-            query = query.where(~earlier(want.at))
-        rows = list(session.scalars(query.order_by(*display).limit(want.limit + 1)))
+            window = window.where(~earlier(want.at))
+        rows = list(session.scalars(window.order_by(*display).limit(want.limit + 1)))
         more, rows = len(rows) > want.limit, rows[: want.limit]
         next_key = key_of(rows[-1]) if more else None
         prev_key = None
-        start = want.after or want.at
-        if rows and start is not None:
+        if rows and (want.after or want.at):
+            # Is anything before this page? One indexed probe, whatever the thread's size.
             has_earlier = session.scalar(select(exists(query.where(earlier(key_of(rows[0]))))))
             prev_key = key_of(rows[0]) if has_earlier else None
         return Page(rows, next_key, prev_key)

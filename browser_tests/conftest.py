@@ -1,0 +1,3 @@
+"""The browser test reuses the suite's database fixtures (a fresh, migrated test database)."""
+
+pytest_plugins = ["tests.conftest"]

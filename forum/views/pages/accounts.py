@@ -1,0 +1,75 @@
+"""Register, sign in and sign out in the browser."""
+
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.request import Request
+from pyramid.security import forget, remember
+from pyramid.view import view_config
+
+from ...services import accounts
+from ...services.errors import Conflict, InvalidField
+from .common import form_error, local_path
+
+LOGIN = "forum:templates/login.jinja2"
+REGISTER = "forum:templates/register.jinja2"
+
+
+@view_config(route_name="login", request_method="GET", renderer=LOGIN)
+def login_form(request: Request) -> dict:
+    return {"next_path": local_path(request.GET.get("next"))}
+
+
+@view_config(route_name="login", request_method="POST", renderer=LOGIN)
+def login(request: Request):
+    next_path = local_path(request.POST.get("next"))
+    user = accounts.authenticate(
+        request.dbsession,
+        request.registry["password_hasher"],
+        request.POST.get("username"),
+        request.POST.get("password"),
+    )
+    if user is None:
+        return form_error(request, "password", "Wrong username or password.", next_path=next_path)
+    remember(request, user.id)
+    request.session.flash(f"Welcome back, {user.username}.")
+    return HTTPSeeOther(next_path)
+
+
+@view_config(route_name="register", request_method="GET", renderer=REGISTER)
+def register_form(request: Request) -> dict:
+    return {"password_min": accounts.PASSWORD_MIN_CHARS}
+
+
+@view_config(route_name="register", request_method="POST", renderer=REGISTER)
+def register(request: Request):
+    context = {"password_min": accounts.PASSWORD_MIN_CHARS}
+    password = request.POST.get("password")
+    if password != request.POST.get("password_again"):
+        return form_error(request, "password_again", "The two passwords differ.", **context)
+    try:
+        user = accounts.create_user(
+            request.dbsession,
+            request.registry["password_hasher"],
+            request.POST.get("username"),
+            password,
+        )
+    except InvalidField as error:
+        return form_error(request, error.field, error.message.capitalize() + ".", **context)
+    except Conflict as error:
+        return form_error(request, "username", str(error).capitalize() + ".", **context)
+    remember(request, user.id)
+    request.session.flash(f"Welcome, {user.username}! You are signed in.")
+    return HTTPSeeOther(request.route_path("home"))
+
+
+@view_config(route_name="logout", request_method="GET", renderer="forum:templates/logout.jinja2")
+def logout_form(request: Request) -> dict:
+    return {}
+
+
+@view_config(route_name="logout", request_method="POST")
+def logout(request: Request):
+    forget(request)
+    request.session.flash("You are signed out.")
+    return HTTPSeeOther(request.route_path("home"))

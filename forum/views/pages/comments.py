@@ -1,0 +1,92 @@
+"""Editing, deleting and (for moderators) moving a comment."""
+
+from __future__ import annotations
+
+from pyramid.httpexceptions import HTTPSeeOther
+from pyramid.request import Request
+from pyramid.view import view_config
+
+from ...models import Comment
+from ...pagination import encode_cursor
+from ...services import posting, reading
+from ...services.errors import InvalidField
+from .common import author_or_moderator, form_error, found_or_404, moderator
+
+EDIT = "forum:templates/comment_edit.jinja2"
+MOVE = "forum:templates/comment_move.jinja2"
+
+
+def comment_from_route(request: Request, *, for_update: bool = False) -> Comment:
+    found = reading.comment_by_id(request.dbsession, request.matchdict["id"], for_update=for_update)
+    return found_or_404(found, "comment")
+
+
+def at_comment(request: Request, comment: Comment) -> str:
+    """The thread page that starts at ``comment`` (or where it was), scrolled to it."""
+    cursor = encode_cursor((comment.created_at, comment.id))
+    return request.route_path(
+        "thread", id=comment.thread_id, _query={"at": cursor}, _anchor=f"c-{comment.id}"
+    )
+
+
+@view_config(
+    route_name="comment.edit", request_method="GET", renderer="forum:templates/comment_edit.jinja2"
+)
+def edit_form(request: Request) -> dict:
+    comment = comment_from_route(request)
+    author_or_moderator(request, comment)
+    return {"comment": comment}
+
+
+@view_config(
+    route_name="comment.edit", request_method="POST", renderer="forum:templates/comment_edit.jinja2"
+)
+def edit(request: Request):
+    comment = comment_from_route(request, for_update=True)
+    author_or_moderator(request, comment)
+    max_chars = request.registry.settings["forum.settings"].max_message_chars
+    try:
+        posting.edit_comment(request.dbsession, comment, request.POST.get("message"), max_chars)
+    except InvalidField as error:
+        return form_error(request, error.field, error.message, comment=comment)
+    request.session.flash("Comment saved.")
+    return HTTPSeeOther(at_comment(request, comment))
+
+
+@view_config(route_name="comment.delete", request_method="POST")
+def delete(request: Request):
+    comment = comment_from_route(request, for_update=True)
+    author_or_moderator(request, comment)
+    where = at_comment(request, comment).split("#")[0]  # the page now starts just after it
+    posting.delete_comment(request.dbsession, comment)
+    request.session.flash("Comment deleted.")
+    return HTTPSeeOther(where)
+
+
+@view_config(
+    route_name="comment.move", request_method="GET", renderer="forum:templates/comment_move.jinja2"
+)
+def move_form(request: Request) -> dict:
+    comment = comment_from_route(request)
+    moderator(request)
+    query = request.GET.get("q", "").strip()[:200].replace("\x00", "")
+    found = reading.threads_titled(request.dbsession, query) if query else []
+    return {"comment": comment, "query": query, "found": found}
+
+
+@view_config(
+    route_name="comment.move", request_method="POST", renderer="forum:templates/comment_move.jinja2"
+)
+def move(request: Request):
+    comment = comment_from_route(request, for_update=True)
+    moderator(request)
+    raw = request.POST.get("thread_id", "").strip()
+    target = reading.thread_by_id(request.dbsession, raw)
+    if target is None:
+        message = (
+            "Give a thread id." if not raw else f"There is no thread with the id “{raw[:80]}”."
+        )
+        return form_error(request, "thread_id", message, comment=comment, query="", found=[])
+    posting.move_comment(request.dbsession, comment, target)
+    request.session.flash(f"Moved the comment to “{target.title}”.")
+    return HTTPSeeOther(at_comment(request, comment))

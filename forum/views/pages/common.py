@@ -1,0 +1,163 @@
+"""What every page shares: template globals, paging links, sign-in and permission checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from pyramid.csrf import get_csrf_token
+from pyramid.events import BeforeRender, subscriber
+from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.request import Request
+from sqlalchemy.exc import SQLAlchemyError
+
+from ... import events
+from ...models import Comment, User
+from ...pagination import InvalidCursor, decode_cursor
+from ...services.reading import Key, PageRequest
+
+#: Comments (or threads) per page.
+PAGE_SIZE = 50
+
+
+class LazyCsrfToken:
+    """The session's CSRF token, created only if a template actually prints it.
+
+    So a visitor who only reads gets no session cookie at all.
+    """
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def __str__(self) -> str:
+        return get_csrf_token(self.request)
+
+    def __html__(self) -> str:
+        return str(self)
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What a page shows of the signed-in user: a plain copy, safe after a failed flush."""
+
+    id: int
+    username: str
+    is_moderator: bool
+
+
+def current_user(request: Request) -> SignedIn | None:
+    try:
+        user = request.identity
+        return None if user is None else SignedIn(user.id, user.username, user.is_moderator)
+    except SQLAlchemyError:  # an error page after the request's session failed
+        return None
+
+
+@subscriber(BeforeRender)
+def template_globals(event: BeforeRender) -> None:
+    request = event.get("request")
+    if request is None or event.get("plain"):
+        return
+    event.setdefault("current_user", current_user(request))
+    event.setdefault("csrf_token", LazyCsrfToken(request))
+    event.setdefault("counter_strategy", events.active().name if events.active() else "none")
+    event.setdefault("flash_messages", request.session.pop_flash())
+    event.setdefault("errors", {})
+    event.setdefault("values", {})
+
+
+def plural(count: int, noun: str) -> str:
+    """``noun`` for 1, ``noun + "s"`` otherwise (the forum's nouns are all regular)."""
+    return noun if count == 1 else noun + "s"
+
+
+def page_request(request: Request, limit: int = PAGE_SIZE) -> PageRequest:
+    """``?after=``, ``?before=``, ``?at=`` or ``?last=1`` from the query string."""
+
+    def key(name: str) -> Key | None:
+        raw = request.GET.get(name)
+        if not raw:
+            return None
+        try:
+            return decode_cursor(raw)
+        except InvalidCursor:
+            raise HTTPBadRequest(
+                "That page link is broken; start again from the first page."
+            ) from None
+
+    return PageRequest(
+        limit=limit,
+        after=key("after"),
+        before=key("before"),
+        at=key("at"),
+        last=request.GET.get("last") == "1",
+    )
+
+
+def found_or_404(value: Any, what: str) -> Any:
+    if value is None:
+        raise HTTPNotFound(f"There is no such {what}. It may have been deleted.")
+    return value
+
+
+def signed_in(request: Request) -> User:
+    """The signed-in user, or a redirect to the sign-in page that comes back here."""
+    user = request.identity
+    if user is None:
+        request.session.flash("Please sign in first.")
+        if request.method == "POST":  # go back to the page the form was on
+            back = local_path(request.referer, host=request.host)
+        else:
+            back = request.path_qs
+        raise HTTPSeeOther(request.route_path("login", _query={"next": back}))
+    return user
+
+
+def moderator(request: Request) -> User:
+    user = signed_in(request)
+    if not user.is_moderator:
+        raise HTTPForbidden("Only moderators may do that.")
+    return user
+
+
+def author_or_moderator(request: Request, comment: Comment) -> User:
+    user = signed_in(request)
+    if not (user.is_moderator or comment.author_id == user.id):
+        raise HTTPForbidden("Only the comment's author or a moderator may do that.")
+    return user
+
+
+def local_path(url: str | None, host: str | None = None) -> str:
+    """A path on this site to go back to after signing in; "/" for anything else.
+
+    Relative paths are kept; an absolute URL only when it names ``host`` (this
+    site, from a Referer); another site, a scheme trick or ``//host`` never.
+    """
+    if not url:
+        return "/"
+    parts = urlsplit(url)
+    if (parts.scheme or parts.netloc) and (host is None or parts.netloc != host):
+        return "/"
+    if parts.scheme not in ("", "http", "https"):
+        return "/"
+    path = parts.path or "/"
+    if not path.startswith("/") or path.startswith("//") or "\\" in path:
+        return "/"
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+def form_error(request: Request, field: str, message: str, **context: Any) -> dict[str, Any]:
+    """Render the form again: what the user typed, the message by the field, status 422.
+
+    The transaction is doomed, so whatever the view did before the refusal is
+    rolled back: a refused form changes nothing.
+    """
+    request.tm.doom()
+    request.response.status_int = 422
+    values = {
+        name: value.replace("\x00", "")  # a NUL cannot be shown back
+        for name, value in request.POST.items()
+        if "password" not in name  # never echo a password
+    }
+    return {**context, "errors": {field: message}, "values": values}

@@ -1,0 +1,69 @@
+"""Friendly HTML error pages: 400, 403, 404, 409 and a plain 500 without a traceback."""
+
+from __future__ import annotations
+
+import logging
+
+from pyramid.exceptions import BadCSRFToken
+from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden
+from pyramid.renderers import render_to_response
+from pyramid.request import Request
+from pyramid.response import Response
+from pyramid.view import exception_view_config, notfound_view_config
+from sqlalchemy.orm.exc import StaleDataError
+
+log = logging.getLogger(__name__)
+ERROR_PAGE = "forum:templates/error.jinja2"
+
+
+def error_page(request: Request, status: int, heading: str, explanation: str) -> Response:
+    response = render_to_response(
+        ERROR_PAGE, {"heading": heading, "explanation": explanation}, request=request
+    )
+    response.status_int = status
+    return response
+
+
+@notfound_view_config()
+def not_found(request: Request) -> Response:
+    explanation = getattr(request.exception, "detail", None) or "There is nothing at this address."
+    return error_page(request, 404, "Not found", explanation)
+
+
+@exception_view_config(HTTPForbidden)
+def forbidden(exc: HTTPForbidden, request: Request) -> Response:
+    return error_page(request, 403, "Not allowed", exc.detail or "You may not do that.")
+
+
+@exception_view_config(BadCSRFToken)
+def bad_csrf_token(exc: BadCSRFToken, request: Request) -> Response:
+    return error_page(
+        request,
+        403,
+        "This form has expired",
+        "The form was sent without a valid token (it may be old, or come from another site). "
+        "Go back, reload the page and try again.",
+    )
+
+
+@exception_view_config(HTTPBadRequest)
+def bad_request(exc: HTTPBadRequest, request: Request) -> Response:
+    return error_page(request, 400, "Bad request", exc.detail or "The request made no sense.")
+
+
+@exception_view_config(StaleDataError)
+def changed_meanwhile(exc: StaleDataError, request: Request) -> Response:
+    return error_page(
+        request, 409, "Changed meanwhile", "Someone changed this at the same moment. Try again."
+    )
+
+
+@exception_view_config(Exception)
+def server_error(exc: Exception, request: Request) -> Response:
+    # No database, no layout: this page must render even when those are what failed.
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    response = render_to_response(
+        "forum:templates/server_error.jinja2", {"plain": True}, request=request
+    )
+    response.status_int = 500
+    return response
