@@ -16,6 +16,7 @@ def main(global_config: dict[str, str], **settings: str):
         config.include(".security")
         config.include(".models")
         config.include(".events")
+        config.include(".search")
         config.include(".routes")
         config.include(".views")
         config.include(".views.api.methods")

@@ -20,6 +20,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("login", "/login")
     config.add_route("logout", "/logout")
     config.add_route("register", "/register")
+    config.add_route("search", "/search")
 
     config.add_route("api.users", "/api/users")
     config.add_route("api.session", "/api/session")
@@ -29,3 +30,4 @@ def includeme(config: Configurator) -> None:
     config.add_route("api.thread", "/api/threads/{id}")
     config.add_route("api.thread_comments", "/api/threads/{id}/comments")
     config.add_route("api.comment", "/api/comments/{id}")
+    config.add_route("api.search", "/api/search")

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pyramid.exceptions import ConfigurationError
 
 COUNTER_STRATEGIES = ("attribute", "before_flush", "after_insert")
+SEARCH_VIEWS = ("live", "materialized")
+SEARCH_REFRESH_RUNNERS = ("inline", "background", "celery")
 
 #: A placeholder secret shipped in development.ini; production refuses it.
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
@@ -44,6 +46,12 @@ class ForumSettings:
     argon2_time_cost: int
     argon2_memory_cost: int
     page_size_limit: int
+    search_view: str
+    search_refresh: str
+    celery_broker_url: str
+    search_debounce_seconds: float
+    search_safety_interval_seconds: float
+    search_timeout_ms: int
 
 
 def _choice(settings: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
@@ -63,6 +71,17 @@ def _integer(settings: Mapping[str, str], name: str, default: int, minimum: int 
         raise ConfigurationError(f"{name} = {raw!r} is not a whole number") from None
     if value < minimum:
         raise ConfigurationError(f"{name} = {value} must be at least {minimum}")
+    return value
+
+
+def _seconds(settings: Mapping[str, str], name: str, default: float) -> float:
+    raw = settings.get(name, default)
+    try:
+        value = float(str(raw).strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} = {raw!r} is not a number of seconds") from None
+    if value < 0:
+        raise ConfigurationError(f"{name} = {value} must not be negative")
     return value
 
 
@@ -98,4 +117,16 @@ def parse_settings(settings: Mapping[str, str]) -> ForumSettings:
         argon2_time_cost=_integer(settings, "forum.argon2_time_cost", 3),
         argon2_memory_cost=_integer(settings, "forum.argon2_memory_cost", 65536, minimum=32),
         page_size_limit=_integer(settings, "forum.page_size_limit", 100),
+        search_view=_choice(settings, "forum.search_view", SEARCH_VIEWS, "live"),
+        search_refresh=_choice(
+            settings, "forum.search_refresh", SEARCH_REFRESH_RUNNERS, "background"
+        ),
+        celery_broker_url=str(
+            settings.get("forum.celery_broker_url", "redis://127.0.0.1:6379/0")
+        ).strip(),
+        search_debounce_seconds=_seconds(settings, "forum.search_debounce_seconds", 1.0),
+        search_safety_interval_seconds=_seconds(
+            settings, "forum.search_safety_interval_seconds", 300.0
+        ),
+        search_timeout_ms=_integer(settings, "forum.search_timeout_ms", 3000),
     )

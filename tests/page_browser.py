@@ -17,7 +17,7 @@ class Browser:
         return self.app.get(path, status=status)
 
     def sign_in(self, username: str, password: str = TEST_PASSWORD) -> TestResponse:
-        form = self.get("/login").forms[0]
+        form = self.form(self.get("/login"), "/login")
         form["username"] = username
         form["password"] = password
         return form.submit(status=303).follow()

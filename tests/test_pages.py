@@ -316,7 +316,7 @@ def test_every_form_needs_its_csrf_token(site: Site, token):
 
 def test_signed_out_writes_go_to_the_sign_in_page(site: Site):
     b = site.browser
-    token = b.get("/login").forms[0]["csrf_token"].value  # an anonymous session's token
+    token = b.form(b.get("/login"), "/login")["csrf_token"].value  # an anonymous session's
     for path, fields in writes(site)[:-1]:
         page = b.post_raw(path, status=303, csrf_token=token, **fields)
         assert page.location.startswith("http://localhost/login?next="), path
@@ -390,7 +390,7 @@ def test_invalid_registration(site: Site, username, password, again, field, erro
 
 def test_wrong_password(site: Site):
     b = site.browser
-    form = b.get("/login").forms[0]
+    form = b.form(b.get("/login"), "/login")
     form["username"], form["password"] = "alice", "not the password"
     page = form.submit(status=422)
     assert b.text(page, "#password-error") == "Wrong username or password."
@@ -399,7 +399,7 @@ def test_wrong_password(site: Site):
 
 def test_sign_in_returns_to_where_you_were(site: Site):
     b = site.browser
-    form = b.get(f"/login?next=/t/{site.thread_id}").forms[0]
+    form = b.form(b.get(f"/login?next=/t/{site.thread_id}"), "/login")
     form["username"], form["password"] = "alice", TEST_PASSWORD
     assert form.submit(status=303).location == f"http://localhost/t/{site.thread_id}"
 
@@ -407,7 +407,7 @@ def test_sign_in_returns_to_where_you_were(site: Site):
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:x"])
 def test_sign_in_never_sends_you_to_another_site(site: Site, target):
     b = site.browser
-    form = b.get("/login", status=200).forms[0]
+    form = b.form(b.get("/login"), "/login")
     form["next"].force_value(target)
     form["username"], form["password"] = "alice", TEST_PASSWORD
     assert form.submit(status=303).location == "http://localhost/"

@@ -23,10 +23,11 @@ from ..database import database_url
 from .board import Board
 from .comment import Comment
 from .meta import Base
+from .search_state import SearchRefreshState
 from .thread import Thread
 from .user import User
 
-__all__ = ["Base", "Board", "Comment", "Thread", "User"]
+__all__ = ["Base", "Board", "Comment", "SearchRefreshState", "Thread", "User"]
 
 # Run mapper configuration now, so a mapping error shows at import time.
 configure_mappers()
@@ -62,6 +63,8 @@ def get_tm_session(
     else:
         dbsession = session_factory(bind=connection, join_transaction_mode="create_savepoint")
     zope.sqlalchemy.register(dbsession, transaction_manager=transaction_manager)
+    # The search-refresh wiring joins this transaction's after-commit hooks.
+    dbsession.info["transaction_manager"] = transaction_manager
     return dbsession
 
 

@@ -6,22 +6,29 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ForeignKey, Index, Integer, Text, func
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Computed, ForeignKey, Index, Integer, Text, func
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapped_column
 
 from ..words import word_count
 from .meta import Base, UUIDKey, created_at_column
+from .searchable import RefreshSearchViewMixin
 
 if TYPE_CHECKING:
     from .thread import Thread
     from .user import User
 
+COMMENT_DOCUMENT = "setweight(to_tsvector('english'::regconfig, left(message, 50000)), 'B')"
 
-class Comment(UUIDKey, Base):
+
+class Comment(RefreshSearchViewMixin, UUIDKey, Base):
     __tablename__ = "comments"
+    __searchable__ = ("message", "thread_id")
     __table_args__ = (
         # A thread's comments in order, for keyset pagination.
         Index("ix_comments_thread_id_created_at_id", "thread_id", "created_at", "id"),
+        Index("ix_comments_search_vector", "search_vector", postgresql_using="gin"),
+        Index("ix_comments_created_at", "created_at"),
     )
 
     thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
@@ -35,6 +42,11 @@ class Comment(UUIDKey, Base):
     #: first matches nothing and raises StaleDataError, so a counter delta is never
     #: computed from a stale copy of the comment (the request is then retried).
     version: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: The message's full-text document (weight B), kept by PostgreSQL itself;
+    #: in the table but not in the mapper, so the ORM never reads or returns it.
+    search_vector: Unmapped[str | None] = unmapped_column(
+        TSVECTOR, Computed(COMMENT_DOCUMENT, persisted=True)
+    )
 
     thread: Mapped[Thread] = relationship(back_populates="comments")
     author: Mapped[User] = relationship()

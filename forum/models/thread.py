@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ForeignKey, Index, String, func
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Computed, ForeignKey, Index, String, func
+from sqlalchemy.dialects.postgresql import TSVECTOR
+from sqlalchemy.orm import Mapped, Unmapped, mapped_column, relationship, unmapped_column
 
 from .meta import Base, UUIDKey, counter_checks, counter_column, created_at_column
+from .searchable import RefreshSearchViewMixin
 
 if TYPE_CHECKING:
     from .board import Board
@@ -16,15 +18,19 @@ if TYPE_CHECKING:
     from .user import User
 
 THREAD_COUNTERS = ("word_count", "comment_count")
+THREAD_DOCUMENT = "setweight(to_tsvector('english'::regconfig, left(title, 1000)), 'A')"
 TITLE_MAX_CHARS = 200
 
 
-class Thread(UUIDKey, Base):
+class Thread(RefreshSearchViewMixin, UUIDKey, Base):
     __tablename__ = "threads"
+    __searchable__ = ("title", "board_id")
     __table_args__ = (
         *counter_checks(*THREAD_COUNTERS),
         # A board's threads, most recent activity first, for keyset pagination.
         Index("ix_threads_board_id_last_activity_at_id", "board_id", "last_activity_at", "id"),
+        Index("ix_threads_search_vector", "search_vector", postgresql_using="gin"),
+        Index("ix_threads_created_at", "created_at"),
     )
 
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"))
@@ -34,6 +40,11 @@ class Thread(UUIDKey, Base):
     #: When the thread was created or last got a reply; boards list threads by it.
     last_activity_at: Mapped[datetime] = mapped_column(
         nullable=False, server_default=func.clock_timestamp()
+    )
+    #: The title's full-text document (weight A), kept by PostgreSQL itself; in
+    #: the table but not in the mapper, so the ORM never reads or returns it.
+    search_vector: Unmapped[str | None] = unmapped_column(
+        TSVECTOR, Computed(THREAD_DOCUMENT, persisted=True)
     )
     #: Denormalized: the sum of the word counts of the thread's comments.
     word_count: Mapped[int] = counter_column()

@@ -16,6 +16,7 @@ ALLOWED = {
     "api.thread": "GET, DELETE",
     "api.thread_comments": "GET, POST",
     "api.comment": "GET, PATCH, DELETE",
+    "api.search": "GET",
 }
 
 
