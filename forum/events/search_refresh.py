@@ -81,6 +81,12 @@ def _after_commit_hook(success: bool, runner: RefreshRunner) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _bump_generation(session: Session) -> None:
+    if _runner is None:
+        return
+    # Session.commit() fires this before its own final flush: flush first, so a
+    # change made just before commit() has marked the session by now.
+    if session.new or session.dirty or session.deleted:
+        session.flush()
     if session.info.get(DIRTY):
         session.connection().execute(
             update(SearchRefreshState)

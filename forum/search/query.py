@@ -84,8 +84,9 @@ class Results:
     page: int = 1
     hits: list[Hit] = field(default_factory=list)
     total: int = 0
-    #: True when only the newest NEWEST matches were ranked; total is then an estimate.
+    #: True when only the newest ``newest`` matches were ranked; total is then an estimate.
     bounded: bool = False
+    newest: int = 0
     has_next: bool = False
     #: Why nothing was searched or found short: "nothing to search for", a timeout.
     notice: str | None = None
@@ -178,6 +179,7 @@ def _run(
     )
     results.bounded = estimate > EXACT_LIMIT
     if results.bounded:
+        results.newest = NEWEST
         # Rank the newest matches only: read newest first and stop after NEWEST.
         matching = matching.order_by(view.c.created_at.desc()).limit(NEWEST)
     source = matching.subquery()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from ...search.query import NEWEST, SearchInputError, check_page, search
+from ...search.query import SearchInputError, check_page, search
 from ...services import reading
 from .common import found_or_404
 
@@ -20,7 +20,6 @@ def search_page(request: Request) -> dict:
         "board_slug": slug,
         "boards": reading.boards(request.dbsession),
         "results": None,
-        "newest": NEWEST,
         "search_form": settings.search_view,
     }
     board = found_or_404(reading.board_by_slug(request.dbsession, slug), "board") if slug else None

@@ -1,0 +1,338 @@
+"""Searching (the live form): what matches, in what order, and hostile queries.
+
+Every hostile input is sent to the API and to the page; none may be a 500.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import Connection, insert, text
+from sqlalchemy.orm import Session
+
+from forum.models import Comment
+from forum.search import query as search_query
+
+from .factories import add_comment, make_board, make_thread, make_user
+
+
+@dataclass
+class Corpus:
+    api: object
+    connection: Connection
+    thread_id: str  # "Counting comments in PostgreSQL" on board "general"
+    other_id: str  # "Gardening" on board "garden"
+    comment_id: str
+
+
+@pytest.fixture
+def corpus(testapp, dbsession: Session, connection: Connection) -> Corpus:
+    alice = make_user(dbsession, "alice")
+    general, garden = make_board(dbsession, "general"), make_board(dbsession, "garden")
+    thread = make_thread(
+        dbsession,
+        general,
+        alice,
+        "Keeping counters exact is hard work",
+        title="Counting comments in PostgreSQL",
+    )
+    comment = add_comment(
+        dbsession, thread, alice, "A trigger keeps the counter exact, but it is hidden"
+    )
+    add_comment(dbsession, thread, alice, "Organ music and counting sheep")
+    other = make_thread(dbsession, garden, alice, "Tomatoes need sun and water", title="Gardening")
+    add_comment(dbsession, other, alice, "My tomato plants are counting on rain")
+    dbsession.commit()
+    return Corpus(testapp, connection, str(thread.id), str(other.id), str(comment.id))
+
+
+def api(corpus: Corpus, status: int = 200, **params) -> dict:
+    return corpus.api.get("/api/search", params=params, status=status).json
+
+
+def test_titles_rank_above_messages_and_matches_are_marked(corpus: Corpus):
+    found = api(corpus, q="counting")
+    kinds = [(r["kind"], r["title"]) for r in found["results"]]
+    assert kinds[0] == ("thread", "Counting comments in PostgreSQL")  # weight A
+    assert found["total"] == 3  # the title and two messages; "counter" stems differently
+    assert {r["kind"] for r in found["results"][1:]} == {"comment"}
+    assert "<mark>Counting</mark>" in found["results"][0]["headline"]
+    assert found["results"][0]["rank"] >= found["results"][1]["rank"]
+
+
+def test_websearch_syntax(corpus: Corpus):
+    phrase = api(corpus, q='"trigger keeps"')["results"]
+    assert [r["comment_id"] for r in phrase] == [corpus.comment_id]
+    either = {r["title"] for r in api(corpus, q="tomatoes or trigger")["results"]}
+    assert either == {"Gardening", "Counting comments in PostgreSQL"}
+    excluded = api(corpus, q="counting -sheep")["results"]
+    assert all("sheep" not in r["headline"] for r in excluded)
+    assert len(excluded) == 2
+
+
+def test_stemming_finds_other_forms(corpus: Corpus):
+    assert api(corpus, q="organs")["total"] == 1  # "Organ music"
+    assert api(corpus, q="tomato")["total"] == 2
+
+
+def test_filter_by_board(corpus: Corpus):
+    found = api(corpus, q="counting", board="garden")
+    assert [r["title"] for r in found["results"]] == ["Gardening"]
+    api(corpus, status=404, q="counting", board="nope")
+
+
+@pytest.mark.parametrize(
+    "q", ["", "   ", "the and of", "-the", "!!! ... ???", "😀🎉", "-counting", "or or or", "\u200b"]
+)
+def test_nothing_to_search_for(corpus: Corpus, q):
+    found = api(corpus, q=q)
+    assert found["results"] == [] and found["total"] == 0
+    assert found["notice"] == "nothing to search for"
+
+
+def test_pages_of_twenty_are_stable(corpus: Corpus, dbsession: Session):
+    alice_id = dbsession.scalar(text("SELECT id FROM users WHERE username = 'alice'"))
+    dbsession.connection().execute(
+        insert(Comment.__table__),
+        [
+            {
+                "thread_id": corpus.other_id,
+                "author_id": alice_id,
+                "message": f"zucchini number {n}",
+                "version": 1,
+            }
+            for n in range(45)
+        ],
+    )
+    first, second, third = (api(corpus, q="zucchini", page=n) for n in (1, 2, 3))
+    assert (len(first["results"]), len(second["results"]), len(third["results"])) == (20, 20, 5)
+    assert first["has_next"] and second["has_next"] and not third["has_next"]
+    ids = [r["comment_id"] for page in (first, second, third) for r in page["results"]]
+    assert len(set(ids)) == 45
+    assert first == api(corpus, q="zucchini", page=1)  # same order every time
+    assert third["total"] == 45
+
+
+def test_broad_queries_rank_only_the_newest(corpus: Corpus, monkeypatch):
+    """When the planner expects more than EXACT_LIMIT matches, only the newest are ranked."""
+    monkeypatch.setattr(search_query, "_estimate", lambda session, statement, params: 50_000)
+    monkeypatch.setattr(search_query, "NEWEST", 2)
+    found = api(corpus, q="counting")
+    assert found["total_is_estimate"] is True
+    assert found["total"] == 50_000
+    # The two newest of the three matches: both comments; the older thread title is out.
+    assert [r["kind"] for r in found["results"]] == ["comment", "comment"]
+    page = corpus.api.get("/search", params={"q": "counting"})
+    assert "About 50,000 matches: showing the best of the newest 2." in page.text
+
+
+def test_a_slow_search_is_stopped_with_a_friendly_message(corpus: Corpus, monkeypatch):
+    real_estimate = search_query._estimate
+
+    def slow_estimate(session, statement, params):
+        session.execute(text("SELECT pg_sleep(0.2)"))
+        return real_estimate(session, statement, params)
+
+    monkeypatch.setattr(search_query, "_estimate", slow_estimate)
+    monkeypatch.setitem(
+        corpus.api.app.registry.settings,
+        "forum.settings",
+        _with_timeout(corpus.api.app.registry.settings["forum.settings"], 50),
+    )
+    found = api(corpus, q="counting")
+    assert found["results"] == []
+    assert "took too long" in found["notice"]
+    page = corpus.api.get("/search", params={"q": "counting"})
+    assert "took too long" in page.text
+    # The request's own transaction is still usable after the timeout.
+    assert api(corpus, q="").get("notice") == "nothing to search for"
+
+
+def _with_timeout(settings, ms):
+    from dataclasses import replace
+
+    return replace(settings, search_timeout_ms=ms)
+
+
+def test_nul_is_400_and_long_queries_422(corpus: Corpus):
+    assert api(corpus, 400, q="foo\x00bar")["error"]["code"] == "malformed"
+    too_long = api(corpus, 422, q="x" * 257)["error"]
+    assert too_long["code"] == "invalid" and "256" in too_long["message"]
+    api(corpus, 200, q="x" * 256)
+    assert api(corpus, 422, q="a", page="0")["error"]["code"] == "invalid"
+    assert api(corpus, 422, q="a", page="many")["error"]["code"] == "invalid"
+    corpus.api.get("/search", params={"q": "foo\x00bar"}, status=400)
+    page = corpus.api.get("/search", params={"q": "x" * 300}, status=422)
+    assert "q is longer than 256 characters" in page.text
+
+
+HOSTILE = [
+    "'",
+    '"unclosed',
+    "\\",
+    "drink\\",
+    "&|!():*",
+    "foo & | bar",
+    "<->",
+    ":",
+    ":*",
+    "foo:A",
+    "alice::bob",
+    "-",
+    "-the",
+    "the and of",
+    "or or or",
+    "organs",
+    "IL-7",
+    "c++",
+    "http://example.com/x",
+    "John <j@example.com>",
+    "O'Dea",
+    "O\u2019Dea",
+    "O\u2018Dea",
+    "😀🎉",
+    "\u05e9\u05dc\u05d5\u05dd \u05e2\u05d5\u05dc\u05dd",
+    "中文搜索",
+    "\u200b",
+    "a" * 256,
+    "(" * 128 + ")" * 128,
+    "'; DROP TABLE comments; --",
+    "1 OR 1=1",
+    "%_",
+    "$$ select 1 $$",
+    "\\x00",
+]
+
+
+@pytest.mark.parametrize("q", HOSTILE, ids=[f"hostile-{n}" for n in range(len(HOSTILE))])
+def test_hostile_queries_never_fail(corpus: Corpus, q):
+    found = api(corpus, q=q)
+    assert isinstance(found["results"], list)
+    page = corpus.api.get("/search", params={"q": q})
+    assert page.status_int == 200
+    assert page.html.select_one("#q")["value"] == q  # shown back in the box
+    assert corpus.connection.execute(text("SELECT count(*) FROM comments")).scalar() == 5
+
+
+@pytest.mark.parametrize(
+    "q", ["x" * 3000, "(" * 5000 + ")" * 5000], ids=["3000-character-word", "5000-parentheses"]
+)
+def test_huge_hostile_queries_are_422(corpus: Corpus, q):
+    assert api(corpus, 422, q=q)["error"]["code"] == "invalid"
+    corpus.api.get("/search", params={"q": q}, status=422)
+
+
+def test_headlines_escape_the_message_and_mark_only_matches(corpus: Corpus, dbsession: Session):
+    alice_id = dbsession.scalar(text("SELECT id FROM users WHERE username = 'alice'"))
+    dbsession.add(
+        Comment(
+            thread_id=corpus.other_id,
+            author_id=alice_id,
+            message='<script>alert("x")</script> <b>bold</b> cucumber '
+            '"><img src=x onerror=alert(1)> \ue000fake mark\ue001',
+        )
+    )
+    dbsession.commit()
+    found = api(corpus, q="cucumber")["results"]
+    headline = found[0]["headline"]
+    assert "<mark>cucumber</mark>" in headline
+    assert "<script>" not in headline and "<b>" not in headline and "<img" not in headline
+    assert "&lt;img src=x onerror=alert(1)&gt;" in headline  # shown as text
+    assert headline.count("<mark>") == 1  # the planted marker characters are not highlights
+    page = corpus.api.get("/search", params={"q": "cucumber"})
+    assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert page.html.select_one(".headline mark").text == "cucumber"
+
+
+def test_the_search_page(corpus: Corpus):
+    page = corpus.api.get("/search", params={"q": "counter exact"})
+    assert page.html.select_one("#q")["value"] == "counter exact"
+    titles = [a.get_text() for a in page.html.select("ol.hits .title")]
+    assert "Counting comments in PostgreSQL" in titles
+    link = page.html.select_one("li.hit.comment a.title")["href"]
+    assert f"#c-{corpus.comment_id}" in link
+    assert corpus.api.get(link.split("#")[0]).status_int == 200
+    empty = corpus.api.get("/search", params={"q": "the"})
+    assert "Nothing to search for." in empty.text
+    blank = corpus.api.get("/search")
+    assert not blank.html.select("ol.hits")
+    assert corpus.api.get("/").html.select_one("form.header-search input[name=q]")
+
+
+def test_live_form_shows_every_change_at_once(corpus: Corpus, dbsession: Session):
+    from forum.models import Thread
+
+    alice_id = dbsession.scalar(text("SELECT id FROM users WHERE username = 'alice'"))
+    comment = Comment(thread_id=corpus.thread_id, author_id=alice_id, message="kohlrabi soup")
+    dbsession.add(comment)
+    dbsession.commit()
+    assert api(corpus, q="kohlrabi")["total"] == 1
+    comment.message = "parsnip soup"
+    dbsession.commit()
+    assert (api(corpus, q="kohlrabi")["total"], api(corpus, q="parsnip")["total"]) == (0, 1)
+    comment.thread = dbsession.get(Thread, corpus.other_id)
+    dbsession.commit()
+    assert api(corpus, q="parsnip", board="garden")["total"] == 1
+    assert api(corpus, q="parsnip", board="general")["total"] == 0
+    dbsession.delete(comment)
+    dbsession.commit()
+    assert api(corpus, q="parsnip")["total"] == 0
+
+
+def test_a_search_uses_the_gin_index_in_both_branches(committed_engine):
+    """On seeded, analyzed data the planner reads both tables through their GIN index."""
+    from sqlalchemy import Engine
+
+    from forum.models import Thread
+
+    engine: Engine = committed_engine
+    with Session(engine) as session:
+        alice = make_user(session)
+        board = make_board(session)
+        session.commit()
+        alice_id, board_id = alice.id, board.id
+    with engine.begin() as connection:
+        thread_ids = (
+            connection.execute(
+                insert(Thread.__table__).returning(Thread.__table__.c.id),
+                [
+                    {
+                        "board_id": board_id,
+                        "author_id": alice_id,
+                        "title": f"title {n} " + ("rutabaga" if n % 1000 == 0 else "alpha"),
+                    }
+                    for n in range(5000)
+                ],
+            )
+            .scalars()
+            .all()
+        )
+        connection.execute(
+            insert(Comment.__table__),
+            [
+                {
+                    "thread_id": thread_ids[n % 5000],
+                    "author_id": alice_id,
+                    "message": f"common words {n} " + ("rutabaga" if n % 1000 == 0 else "filler"),
+                    "version": 1,
+                }
+                for n in range(30000)
+            ],
+        )
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        # As autovacuum would: flush the GIN pending lists the bulk insert filled.
+        connection.execute(text("VACUUM ANALYZE threads"))
+        connection.execute(text("VACUUM ANALYZE comments"))
+        plan = json.dumps(
+            connection.execute(
+                text(
+                    "EXPLAIN (FORMAT JSON) SELECT doc_id FROM search_view "
+                    "WHERE document @@ websearch_to_tsquery('english', 'rutabaga')"
+                )
+            ).scalar_one()
+        )
+    assert "ix_threads_search_vector" in plan
+    assert "ix_comments_search_vector" in plan
