@@ -251,7 +251,8 @@ def test_the_search_page(corpus: Corpus):
     assert page.html.select_one("#q")["value"] == "counter exact"
     titles = [a.get_text() for a in page.html.select("ol.hits .title")]
     assert "Counting comments in PostgreSQL" in titles
-    link = page.html.select_one("li.hit.comment a.title")["href"]
+    assert "matches." in page.text
+    link = page.html.select_one("li.hit-comment a.title")["href"]
     assert f"#c-{corpus.comment_id}" in link
     assert corpus.api.get(link.split("#")[0]).status_int == 200
     empty = corpus.api.get("/search", params={"q": "the"})
