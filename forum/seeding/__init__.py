@@ -1,0 +1,1 @@
+"""Synthetic forum data for forum-seed and forum-bench."""
