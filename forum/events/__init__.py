@@ -23,15 +23,21 @@ STRATEGIES: dict[str, CounterStrategy] = {
 _active: CounterStrategy | None = None
 
 
-def use(name: str) -> CounterStrategy:
-    """Install strategy ``name`` (removing the active one); return it."""
+def use(name: str | CounterStrategy) -> CounterStrategy:
+    """Install strategy ``name`` (removing the active one); return it.
+
+    A CounterStrategy object may be given instead of a name: forum-bench
+    installs the naive versions it measures this way.
+    """
     global _active
-    try:
+    if isinstance(name, CounterStrategy):
+        strategy = name
+    elif name in STRATEGIES:
         strategy = STRATEGIES[name]
-    except KeyError:
+    else:
         raise ValueError(
             f"unknown counter strategy {name!r}; choose one of: {', '.join(STRATEGIES)}"
-        ) from None
+        )
     if _active is not strategy:
         if _active is not None:
             _active.uninstall()

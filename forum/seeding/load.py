@@ -40,6 +40,9 @@ class SeedPlan:
     hot_threads: int = 0
     seed: int = 1
     workers: int = field(default_factory=lambda: max(1, min(4, os.cpu_count() or 1)))
+    #: Exact comments per thread (forum-bench's threads of 10, 1,000, 100,000 comments);
+    #: overrides threads, comments and hot_threads.
+    sizes: tuple[int, ...] | None = None
 
 
 @dataclass
@@ -58,6 +61,8 @@ class SeedReport:
 def thread_sizes(plan: SeedPlan, rng: random.Random) -> list[int]:
     """Comments per thread: an opening post each; half the rest to the hot threads;
     the other half spread with a heavy tail (a few long threads, many short ones)."""
+    if plan.sizes is not None:
+        return list(plan.sizes)
     if plan.threads <= 0:
         return []
     sizes = [1 if n < plan.comments else 0 for n in range(plan.threads)]
@@ -201,7 +206,7 @@ def seed(
     now = datetime.now(UTC)
     report = SeedReport()
     sizes = thread_sizes(plan, rng)
-    rates = MarkerRates.for_corpus(plan.comments)
+    rates = MarkerRates.for_corpus(sum(sizes))
     run = uuid.uuid4().hex[:6]
 
     with engine.begin() as connection:
@@ -264,7 +269,7 @@ def seed(
     for _ in workers:
         while True:
             if progress is not None:
-                progress(done.value, plan.comments)
+                progress(done.value, sum(sizes))
             try:
                 outcome = results.get(timeout=0.2)
                 break
@@ -276,7 +281,7 @@ def seed(
     for worker in workers:
         worker.join()
     if progress is not None:
-        progress(done.value, plan.comments)
+        progress(done.value, sum(sizes))
 
     with engine.begin() as connection:
         set_counters(connection, totals)

@@ -1,0 +1,357 @@
+"""forum-bench's report: report.json (everything), report.md (tables), and PNG plots.
+
+Every timing in report.md is also shown as a ratio to the raw driver floor
+(psycopg2 issuing the same INSERT and UPDATE ... SET x = x + n), so a reader
+sees what each strategy costs on top of the least work that keeps the counts.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no screen
+import matplotlib.pyplot as plt
+
+FLOOR = "floor"
+PLOTS = {
+    "latency": "latency_vs_thread_size.png",
+    "throughput": "throughput_vs_writers.png",
+    "statements": "statements_per_operation.png",
+    "search": "search_latency.png",
+}
+
+
+def _ratio(value: float | None, floor: float | None) -> str:
+    if value is None or not floor:
+        return ""
+    return f" ({value / floor:.2f}×)"
+
+
+def _us(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value / 1000:,.1f} ms" if value >= 10_000 else f"{value:,.0f} µs"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def write_report(result: dict, out: Path) -> list[Path]:
+    """Write report.json, report.md and the plots into ``out``; return the files written."""
+    out.mkdir(parents=True, exist_ok=True)
+    files = _plots(result, out)
+    result = {**result, "plots": [f.name for f in files]}
+    (out / "report.json").write_text(json.dumps(result, indent=2, default=str))
+    (out / "report.md").write_text("\n".join(_markdown(result)) + "\n")
+    return [out / "report.json", out / "report.md", *files]
+
+
+def _markdown(result: dict) -> list[str]:
+    w = result["workloads"]
+    machine = result["machine"]
+    order = [s["name"] for s in result["subjects"]]
+    lines = [
+        "# forum-bench report",
+        "",
+        f"Made by `{result['command']}` on {result['generated_at']} "
+        f"({result['scale']['name']} scale, {result['seconds']:.0f} s).",
+        "",
+        "## Machine, versions and settings",
+        "",
+        *_table(
+            ["what", "value"],
+            [
+                ["CPU", f"{machine['cpu']} ({machine['cores']} cores)"],
+                ["memory", f"{machine['memory_gib']} GiB"],
+                ["system", machine["os"]],
+                ["Python", machine["python"]],
+                [
+                    "PostgreSQL",
+                    machine["postgresql"]
+                    + ", "
+                    + ", ".join(f"{k}={v}" for k, v in machine["postgresql_settings"].items()),
+                ],
+                ["packages", ", ".join(f"{k} {v}" for k, v in machine["packages"].items())],
+                ["scale", ", ".join(f"{k}={v}" for k, v in result["scale"].items())],
+            ],
+        ),
+        "## Subjects",
+        "",
+        *_table(
+            ["subject", "kind", "what it is"],
+            [[s["name"], s["kind"], s["summary"]] for s in result["subjects"]],
+        ),
+        "Timings are wall-clock per transaction (begin to commit), as a request sees",
+        "them; each is also given as a ratio to the raw driver floor. The naive",
+        "recipes run only on threads of up to 1,000 comments (they load the thread).",
+        "",
+    ]
+
+    latency = w["write_latency"]
+    sizes = latency["sizes"]
+    floor = latency["results"].get(FLOOR, {})
+    lines += [
+        "## 1. Write latency against thread size",
+        "",
+        "One comment added per transaction; median (p95) per size, and how much slower "
+        "the largest size is than the smallest (1.0 = constant work).",
+        "",
+    ]
+    rows = []
+    for name, by_size in latency["results"].items():
+        row = [name]
+        for size in sizes:
+            cell = by_size.get(str(size))
+            base = floor.get(str(size), {}).get("median_us")
+            row.append(
+                "—"
+                if cell is None
+                else f"{_us(cell['median_us'])}{_ratio(cell['median_us'], base)} "
+                f"(p95 {_us(cell['p95_us'])})"
+            )
+        row.append(f"{by_size.get('growth')}" if by_size.get("growth") else "")
+        rows.append(row)
+    lines += _table(["subject", *[f"{s:,} comments" for s in sizes], "largest ÷ smallest"], rows)
+
+    statements = w["statements"]
+    ops = statements["operations"]
+    floor_ops = statements["results"].get(FLOOR, {})
+    lines += [
+        "## 2. Statements per operation",
+        "",
+        f"SQL statements each operation sent, on a thread of "
+        f"{statements['thread_size']:,} comments (the trigger peer's own UPDATEs run "
+        "inside the server and are not counted).",
+        "",
+    ]
+    lines += _table(
+        ["subject", *ops],
+        [
+            [name, *[f"{counts[o]}{_ratio(counts[o], floor_ops.get(o))}" for o in ops]]
+            for name, counts in statements["results"].items()
+        ],
+    )
+
+    batched = w["batched"]
+    floor_batch = batched["results"].get(FLOOR, {}).get("median_us")
+    lines += [
+        "## 3. Batched writes",
+        "",
+        f"{batched['batch']} comments to one thread in one transaction.",
+        "",
+    ]
+    lines += _table(
+        ["subject", "transaction", "per comment", "statements"],
+        [
+            [
+                name,
+                f"{_us(r['median_us'])}{_ratio(r['median_us'], floor_batch)}",
+                _us(r["per_comment_us"]),
+                str(r["statements"]),
+            ]
+            for name, r in batched["results"].items()
+        ],
+    )
+
+    concurrency = w["concurrency"]
+    writers = concurrency["writers"]
+    for target, label in (
+        ("hot", "all writers on one hot thread"),
+        ("spread", "each writer on its own thread"),
+    ):
+        data = concurrency["results"][target]
+        floor_c = data.get(FLOOR, {})
+        lines += [
+            f"## 4. Concurrent writers: {label}",
+            "",
+            f"{concurrency['ops_per_writer']} comments per writer; throughput in comments "
+            "per second (× floor), p95 latency, retries taken, counters drifted afterwards "
+            "(must be 0).",
+            "",
+        ]
+        rows = []
+        for name in order:
+            by_writers = data[name]
+            row = [name]
+            for n in writers:
+                cell = by_writers.get(str(n))
+                if cell is None:  # a naive recipe, not run with this many writers
+                    row.append("—")
+                    continue
+                base = floor_c.get(str(n), {}).get("throughput")
+                row.append(
+                    f"{cell['throughput']:,.0f}/s{_ratio(cell['throughput'], base)}, "
+                    f"p95 {cell['p95_ms']} ms, retries {cell['retries']}, "
+                    f"drift {cell['drift']}"
+                )
+            rows.append(row)
+        lines += _table(["subject", *[f"{n} writer{'s' if n > 1 else ''}" for n in writers]], rows)
+
+    read = w["read_path"]
+    base = read["results"]["counter_columns"]["median_us"]
+    lines += [
+        "## 5. Read path",
+        "",
+        f"A thread header's counts at {read['thread_size']:,} comments: read from the "
+        "counter columns, or computed with COUNT/SUM at read time.",
+        "",
+    ]
+    lines += _table(
+        ["how", "median", "p95"],
+        [
+            [name, f"{_us(r['median_us'])}{_ratio(r['median_us'], base)}", _us(r["p95_us"])]
+            for name, r in read["results"].items()
+        ],
+    )
+
+    search = w.get("search")
+    if search:
+        lines += [
+            "## 6. Search",
+            "",
+            "Query latency (median, p95) with headlines, for the live view and the "
+            "materialized view; the matches found; the refresh a materialized view needs "
+            "at each size.",
+            "",
+        ]
+        rows = []
+        for size in search["sizes"]:
+            for kind, forms in search["queries"][str(size)].items():
+                live, mat = forms["live"], forms["materialized"]
+                rows.append(
+                    [
+                        f"{size:,}",
+                        kind,
+                        f"{live['total']:,}" + (" (newest ranked)" if live["bounded"] else ""),
+                        f"{_us(live['median_us'])} / {_us(live['p95_us'])}",
+                        f"{_us(mat['median_us'])} / {_us(mat['p95_us'])}",
+                    ]
+                )
+        lines += _table(["comments", "query", "matches", "live", "materialized"], rows)
+        lines += _table(
+            ["comments", "full refresh (CONCURRENTLY)"],
+            [
+                [f"{int(size):,}", f"{seconds:.1f} s"]
+                for size, seconds in search["refresh_seconds"].items()
+            ],
+        )
+        overhead, stale = search["write_overhead"], search["staleness"]
+        lines += [
+            "What each form costs: the live form pays per write (the generated "
+            "`tsvector` column and its GIN index), the materialized form pays in "
+            "staleness.",
+            "",
+        ]
+        lines += _table(
+            ["cost", "measured"],
+            [
+                [
+                    "comment INSERT with the search column (live)",
+                    f"{_us(overhead['with_search_column']['median_us'])}",
+                ],
+                ["comment INSERT without it", f"{_us(overhead['without']['median_us'])}"],
+                ["live form's write overhead", f"{overhead['overhead_ratio']}×"],
+                [
+                    f"materialized staleness under {stale['writes_per_second']} writes/s",
+                    f"p50 {stale['p50_s']} s, p95 {stale['p95_s']} s, max {stale['max_s']} s "
+                    f"({stale['refreshes']} refreshes for {stale['writes']} writes, "
+                    f"{stale['unseen']} never seen)",
+                ],
+            ],
+        )
+
+    lines += ["## Plots", ""]
+    for name in result.get("plots", []):
+        lines += [f"![{name}]({name})", ""]
+    return lines
+
+
+def _plots(result: dict, out: Path) -> list[Path]:
+    w = result["workloads"]
+    files = []
+
+    latency = w["write_latency"]
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for name, by_size in latency["results"].items():
+        points = [(s, by_size[str(s)]["median_us"]) for s in latency["sizes"] if str(s) in by_size]
+        ax.plot(*zip(*points, strict=True), marker="o", label=name)
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="comments already in the thread",
+        ylabel="median µs per comment (one per transaction)",
+        title="Write latency against thread size",
+    )
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    files.append(_save(fig, out / PLOTS["latency"]))
+
+    concurrency = w["concurrency"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    for ax, target, label in (
+        (axes[0], "hot", "one hot thread"),
+        (axes[1], "spread", "a thread per writer"),
+    ):
+        for name, by_writers in concurrency["results"][target].items():
+            xs = [n for n in concurrency["writers"] if str(n) in by_writers]
+            ax.plot(xs, [by_writers[str(n)]["throughput"] for n in xs], marker="o", label=name)
+        ax.set(xlabel="concurrent writers", title=label, xticks=concurrency["writers"])
+        ax.grid(True, alpha=0.3)
+    axes[0].set_ylabel("comments per second")
+    axes[1].legend(fontsize=8)
+    fig.suptitle("Throughput against writers")
+    files.append(_save(fig, out / PLOTS["throughput"]))
+
+    statements = w["statements"]
+    names = list(statements["results"])
+    ops = statements["operations"]
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    width = 0.8 / len(ops)
+    for i, op in enumerate(ops):
+        ax.bar(
+            [n + i * width for n in range(len(names))],
+            [statements["results"][name][op] for name in names],
+            width,
+            label=op,
+        )
+    ax.set_xticks(
+        [n + width * (len(ops) - 1) / 2 for n in range(len(names))],
+        names,
+        rotation=30,
+        ha="right",
+        fontsize=8,
+    )
+    ax.set(ylabel="SQL statements", title="Statements per operation")
+    ax.legend()
+    files.append(_save(fig, out / PLOTS["statements"]))
+
+    search = w.get("search")
+    if search:
+        size = str(search["sizes"][-1])
+        kinds = list(search["queries"][size])
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        for i, form in enumerate(("live", "materialized")):
+            ax.bar(
+                [n + i * 0.4 for n in range(len(kinds))],
+                [search["queries"][size][k][form]["median_us"] / 1000 for k in kinds],
+                0.4,
+                label=form,
+            )
+        ax.set_xticks([n + 0.2 for n in range(len(kinds))], kinds)
+        ax.set(ylabel="median ms per search", title=f"Search at {int(size):,} comments")
+        ax.legend()
+        files.append(_save(fig, out / PLOTS["search"]))
+    return files
+
+
+def _save(fig, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path

@@ -1,0 +1,87 @@
+"""forum-bench INI [--quick] [--out DIR]: the strategy comparison, measured.
+
+Creates a scratch database beside the configured one (its name + "_bench"),
+migrates it, runs every workload under every strategy and peer, alternating,
+and writes report.md, report.json and PNG plots to DIR (bench/results/).
+The scratch database is dropped afterwards (--keep keeps it).
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import sys
+import time
+import warnings
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic.config import Config
+from pyramid.paster import get_appsettings, setup_logging
+from sqlalchemy import create_engine
+
+from alembic import command
+
+from ..bench.machine import describe
+from ..bench.report import write_report
+from ..bench.run import SCALES, run_bench
+from ..database import database_url, drop_database, ensure_database
+from ..settings import parse_settings, with_environment
+from .common import ini_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = ini_parser(__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run: under two minutes")
+    parser.add_argument(
+        "--tiny",
+        action="store_true",
+        help="the smallest run that still covers everything (the test suite)",
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench/results"), metavar="DIR")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args(argv)
+    scale = SCALES["tiny" if args.tiny else "quick" if args.quick else "full"]
+
+    setup_logging(args.config_uri)
+    for noisy in ("apscheduler", "forum.search", "pgserver"):  # the report says what matters
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # The naive after_insert recipe loads the thread's comments inside the flush, and
+    # SQLAlchemy warns (rightly: it double-counts). The report shows it as drift.
+    warnings.filterwarnings("ignore", message="Identity map already had an identity")
+    settings = with_environment(get_appsettings(args.config_uri))
+    settings["forum.settings"] = parse_settings(settings)
+    url = database_url(settings)
+    scratch = url.set(database=f"{url.database}_bench")
+    drop_database(scratch)
+    ensure_database(scratch)
+    engine = create_engine(scratch, pool_size=12, max_overflow=4)
+    started = time.monotonic()
+
+    def log(message: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {message}", file=sys.stderr, flush=True)
+
+    try:
+        with engine.begin() as connection:
+            config = Config(str(Path(args.config_uri).resolve()))
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+        log(f"scratch database {scratch.database} ready ({scale.name} scale)")
+        result = run_bench(engine, scale, log)
+        result.update(
+            command="forum-bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
+            generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            seconds=time.monotonic() - started,
+            machine=describe(engine),
+        )
+        files = write_report(result, args.out)
+    finally:
+        engine.dispose()
+        if not args.keep:
+            drop_database(scratch)
+    log("wrote " + ", ".join(str(f) for f in files))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""forum-bench runs end to end on a tiny scratch database; its report names every subject.
+
+No timing is asserted: numbers come from the report, never from a test.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+
+from forum.database import maintenance_url
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SUBJECTS = [
+    "attribute",
+    "before_flush",
+    "after_insert",
+    "floor",
+    "trigger",
+    "compute_on_read",
+    "naive_after_insert",
+    "naive_before_flush",
+    "naive_in_memory",
+]
+WORKLOADS = ["write_latency", "statements", "batched", "concurrency", "read_path", "search"]
+
+
+def test_forum_bench_quick_writes_a_complete_report(tmp_path: Path, database_url):
+    out = tmp_path / "results"
+    result = subprocess.run(
+        [
+            str(BIN / "forum-bench"),
+            str(ROOT / "development.ini"),
+            "--quick",
+            "--tiny",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    markdown = (out / "report.md").read_text()
+
+    assert [s["name"] for s in report["subjects"]] == SUBJECTS
+    assert set(report["workloads"]) == set(WORKLOADS)
+    for name in SUBJECTS:
+        assert f"| {name} |" in markdown
+    latency = report["workloads"]["write_latency"]["results"]
+    assert set(latency) == set(SUBJECTS)
+    assert "100000" not in latency["attribute"]  # tiny sizes only
+    statements = report["workloads"]["statements"]["results"]
+    assert all(
+        set(counts) == {"create", "edit", "move", "delete"} for counts in statements.values()
+    )
+    for name in ("attribute", "before_flush", "after_insert", "floor", "trigger"):
+        hot = report["workloads"]["concurrency"]["results"]["hot"][name]
+        assert all(cell["drift"] == 0 for cell in hot.values()), (name, hot)
+    assert report["machine"]["cores"] >= 1
+    for plot in report["plots"]:
+        assert (out / plot).stat().st_size > 1000
+        assert f"![{plot}]({plot})" in markdown
+    # The scratch database is gone again.
+    engine = create_engine(maintenance_url(database_url))
+    with engine.connect() as connection:
+        assert (
+            connection.scalar(
+                text("SELECT count(*) FROM pg_database WHERE datname = :n"),
+                {"n": database_url.database + "_bench"},
+            )
+            == 0
+        )
+    engine.dispose()
