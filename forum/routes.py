@@ -21,6 +21,8 @@ def includeme(config: Configurator) -> None:
     config.add_route("logout", "/logout")
     config.add_route("register", "/register")
     config.add_route("search", "/search")
+    config.add_route("strategies", "/strategies")
+    config.add_route("strategies.plot", "/strategies/plots/{name}")
 
     config.add_route("api.users", "/api/users")
     config.add_route("api.session", "/api/session")
