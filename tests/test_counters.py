@@ -6,60 +6,20 @@ against the truth (``assert_session_exact``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import Session
 
 from forum.events import CounterBypassError
-from forum.models import Board, Comment, Thread, User
+from forum.models import Board, Comment, Thread
 
 from .counter_helpers import (
     assert_session_exact,
     statements_on,
-    stored_board,
     stored_thread,
 )
-from .factories import add_comment, make_board, make_thread, make_user
+from .factories import add_comment
 
 pytestmark = pytest.mark.usefixtures("counter_strategy")
-
-
-@dataclass
-class World:
-    """Two boards; board ``one`` holds threads t1 and t2, board ``two`` holds t3.
-
-    Each thread has an opening post of three words.
-    """
-
-    session: Session
-    alice: User
-    one: Board
-    two: Board
-    t1: Thread
-    t2: Thread
-    t3: Thread
-
-    def db(self, obj: Thread | Board) -> tuple[int, int]:
-        """The counters the database holds for ``obj``."""
-        if isinstance(obj, Thread):
-            return stored_thread(self.session.connection(), obj.id)
-        return stored_board(self.session.connection(), obj.id)
-
-    def opening_post(self, thread: Thread) -> Comment:
-        return self.session.scalars(select(Comment).where(Comment.thread_id == thread.id)).one()
-
-
-@pytest.fixture
-def world(dbsession: Session) -> World:
-    alice = make_user(dbsession, "alice")
-    one, two = make_board(dbsession, "one"), make_board(dbsession, "two")
-    t1 = make_thread(dbsession, one, alice, "alpha beta gamma", title="t1")
-    t2 = make_thread(dbsession, one, alice, "delta epsilon zeta", title="t2")
-    t3 = make_thread(dbsession, two, alice, "eta theta iota", title="t3")
-    dbsession.commit()
-    return World(dbsession, alice, one, two, t1, t2, t3)
 
 
 # 1. creating comments ----------------------------------------------------------

@@ -4,8 +4,9 @@ As each comment row is inserted, updated or deleted, the mapper's
 ``after_insert`` / ``after_update`` / ``after_delete`` listener issues
 ``UPDATE threads SET word_count = word_count + :delta ...`` (and the board's)
 on the flush's own connection, so the counter changes in the same transaction
-as the row. Threads do the same for their boards (``after_insert``,
-``after_update`` when moved, ``before_delete`` while the row still exists).
+as the row. Threads do the same for their boards (``after_insert``, and
+``before_update`` when moved or ``before_delete``, while the row still names
+its board).
 
 One UPDATE pair per changed comment: simple and local, but a flush of a
 hundred comments to one thread issues a hundred pairs (``before_flush`` nets
@@ -26,8 +27,10 @@ from sqlalchemy.orm import Mapper, object_session
 
 from ..models import Comment, Thread
 from .bulk_guard import REFUSE_BULK_WRITES
+from .copies import BOOKKEEPING
 from .deltas import BoardDelta, ThreadDelta, contribution
-from .history import committed_value
+from .history import changed, committed_value
+from .ownership import OWNED_COUNTERS
 from .parent_updates import ParentUpdates
 from .strategy import CounterStrategy, Listener
 
@@ -39,10 +42,7 @@ def _old_values(comment: Comment) -> tuple[object, ThreadDelta]:
 
 def comment_inserted(mapper: Mapper, connection: Connection, comment: Comment) -> None:
     updates = ParentUpdates()
-    # The thread may have been inserted by this same flush: refresh that copy too.
-    updates.add_to_thread(
-        comment.thread_id, contribution(comment.message), copy=comment.__dict__.get("thread")
-    )
+    updates.add_to_thread(comment.thread_id, contribution(comment.message))
     updates.apply(connection, object_session(comment))
 
 
@@ -67,28 +67,26 @@ def comment_deleted(mapper: Mapper, connection: Connection, comment: Comment) ->
 
 def thread_inserted(mapper: Mapper, connection: Connection, thread: Thread) -> None:
     updates = ParentUpdates()
-    updates.add_to_board(
-        thread.board_id,
-        BoardDelta(threads=1, comments=thread.comment_count),
-        copy=thread.__dict__.get("board"),
-    )
+    updates.add_to_board(thread.board_id, BoardDelta(threads=1, comments=thread.comment_count))
     updates.apply(connection, object_session(thread))
 
 
-def thread_updated(mapper: Mapper, connection: Connection, thread: Thread) -> None:
-    old_board = committed_value(thread, "board_id")
-    if thread.board_id == old_board:
+def thread_moving(mapper: Mapper, connection: Connection, thread: Thread) -> None:
+    # Before the UPDATE: the thread leaves the board its locked row names (the
+    # UPDATE then checks "WHERE board_id = <loaded>", the thread's version).
+    if not changed(thread, "board_id"):
         return
     updates = ParentUpdates()
-    updates.thread_leaves_board(thread.id, old_board)
+    updates.thread_leaves_board(thread.id)
     updates.thread_joins_board(thread.id, thread.board_id)
     updates.apply(connection, object_session(thread))
 
 
 def thread_deleting(mapper: Mapper, connection: Connection, thread: Thread) -> None:
-    # Before the DELETE: the row (and the comment count it holds now) still exists.
+    # Before the DELETE: the row (its board, and the comment count it holds now)
+    # still exists, and is read under a lock.
     updates = ParentUpdates()
-    updates.thread_leaves_board(thread.id, committed_value(thread, "board_id"))
+    updates.thread_leaves_board(thread.id)
     updates.apply(connection, object_session(thread))
 
 
@@ -99,8 +97,10 @@ STRATEGY = CounterStrategy(
         Listener(Comment, "after_update", comment_updated),
         Listener(Comment, "after_delete", comment_deleted),
         Listener(Thread, "after_insert", thread_inserted),
-        Listener(Thread, "after_update", thread_updated),
+        Listener(Thread, "before_update", thread_moving),
         Listener(Thread, "before_delete", thread_deleting),
         REFUSE_BULK_WRITES,
+        *OWNED_COUNTERS,
+        *BOOKKEEPING,
     ),
 )

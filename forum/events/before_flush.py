@@ -28,8 +28,10 @@ from sqlalchemy.orm import Session, UOWTransaction
 from ..models import Board, Comment, Thread
 from .bulk_guard import REFUSE_BULK_WRITES
 from .comment_locks import comments_changing_counters, lock_current
+from .copies import BOOKKEEPING
 from .deltas import BoardDelta, ThreadDelta, contribution, thread_membership
 from .history import changed, committed_value
+from .ownership import OWNED_COUNTERS
 from .parent_updates import ParentUpdates
 from .strategy import CounterStrategy, Listener
 
@@ -58,12 +60,16 @@ def _current_board(thread: Thread) -> Board | int | None:
 class _FlushPlan:
     """Routes each change either into a new object's INSERT or into a row UPDATE."""
 
-    def __init__(self) -> None:
+    def __init__(self, session: Session) -> None:
         self.rows = ParentUpdates()
+        # Threads created in this transaction, for comments that name theirs by key.
+        self.new_threads = {t.id: t for t in session.new if isinstance(t, Thread)}
 
     def add_to_thread(self, thread: Thread | uuid.UUID | None, delta: ThreadDelta) -> None:
         if thread is None or not delta:
             return
+        if not isinstance(thread, Thread):
+            thread = self.new_threads.get(thread, thread)
         if isinstance(thread, Thread) and _is_new(thread):
             thread.word_count += delta.words
             thread.comment_count += delta.comments
@@ -85,7 +91,7 @@ class _FlushPlan:
 def reconcile_counters(session: Session, flush_context: UOWTransaction, instances: object) -> None:
     """Net every counter change waiting in ``session`` and write it before the flush."""
     lock_current(session, comments_changing_counters(session))
-    plan = _FlushPlan()
+    plan = _FlushPlan(session)
 
     for obj in session.new:
         if isinstance(obj, Comment):
@@ -111,9 +117,8 @@ def reconcile_counters(session: Session, flush_context: UOWTransaction, instance
         elif isinstance(obj, Thread) and (changed(obj, "board") or changed(obj, "board_id")):
             new_board = _current_board(obj)
             new_id = new_board.id if isinstance(new_board, Board) else new_board
-            old_id = committed_value(obj, "board_id")
-            if new_id != old_id:
-                plan.rows.thread_leaves_board(obj.id, old_id)
+            if new_id != committed_value(obj, "board_id"):
+                plan.rows.thread_leaves_board(obj.id)  # the board its locked row names
                 if new_board is not None:
                     plan.rows.thread_joins_board(obj.id, new_board)
 
@@ -123,12 +128,17 @@ def reconcile_counters(session: Session, flush_context: UOWTransaction, instance
                 committed_value(obj, "thread_id"), -contribution(committed_value(obj, "message"))
             )
         elif isinstance(obj, Thread):
-            plan.rows.thread_leaves_board(obj.id, committed_value(obj, "board_id"))
+            plan.rows.thread_leaves_board(obj.id)
 
     plan.rows.apply(session.connection(), session)
 
 
 STRATEGY = CounterStrategy(
     name="before_flush",
-    listeners=(Listener(Session, "before_flush", reconcile_counters), REFUSE_BULK_WRITES),
+    listeners=(
+        Listener(Session, "before_flush", reconcile_counters),
+        REFUSE_BULK_WRITES,
+        *OWNED_COUNTERS,
+        *BOOKKEEPING,
+    ),
 )

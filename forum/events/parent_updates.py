@@ -1,39 +1,40 @@
 """Writing counter changes to parent rows: atomic, ordered, and reflected in memory.
 
-Used by the ``before_flush`` strategy (once per flush) and the ``after_insert``
-strategy (once per changed row). Three rules make it safe with many writers:
+Every strategy ends here (``attribute`` and ``before_flush`` once per flush,
+``after_insert`` once per changed row). Three rules make it safe with many
+writers:
 
 * The database does the arithmetic: ``SET word_count = word_count + :delta``.
   A concurrent writer's change is never overwritten by a stale copy.
-* Rows are locked in one order: threads by id, then boards by id. Two
-  transactions touching the same rows queue instead of deadlocking.
-* A thread's change reaches the board the thread is on *when the UPDATE runs*
-  (``RETURNING board_id``), and a thread leaving a board takes the comment
-  count it has then, read under a row lock: never a copy from earlier.
+* Rows are locked in one order, in one pass: every thread involved by id,
+  then every board by id. Two transactions touching the same rows queue
+  instead of deadlocking.
+* Whatever a board gains or loses is read from the thread's row as it is when
+  it is locked: a comment's share goes to the board the thread is on now
+  (``RETURNING board_id``), and a thread leaving its board takes the comment
+  count it has now. A thread that is gone raises StaleDataError (the request
+  is retried) instead of being taken off its board twice.
 
 The values the UPDATEs return are written into the session's copies of the
-rows (``set_committed_value``), so the request that made the change sees the
-fresh counters without another SELECT.
+rows (``copies.refresh_copy``), so the request sees fresh counters.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection, inspect, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
+from sqlalchemy.orm.exc import StaleDataError
 
 from ..models import Board, Thread
+from .copies import refresh_copy
 from .deltas import BoardDelta, ThreadDelta, thread_membership
 
 threads = Thread.__table__
 boards = Board.__table__
-COUNTERS = ("word_count", "comment_count", "thread_count")
 
 
 class ParentUpdates:
@@ -42,58 +43,59 @@ class ParentUpdates:
     def __init__(self) -> None:
         self.threads: dict[uuid.UUID, ThreadDelta] = defaultdict(ThreadDelta)
         self.boards: dict[int, BoardDelta] = defaultdict(BoardDelta)
-        #: thread id -> boards it leaves (-1) or joins (+1), settled with its locked count.
-        #: A board may be a new Board object (no row yet): it is then changed in memory.
-        self.memberships: dict[uuid.UUID, list[tuple[int | Board, int]]] = defaultdict(list)
+        #: thread id -> the board it leaves: None for "the one its row names now".
+        self.leaving: dict[uuid.UUID, int | None] = {}
+        #: thread id -> the board it joins (a new Board object is changed in memory).
+        self.joining: dict[uuid.UUID, int | Board] = {}
 
-        #: In-memory copies to refresh that the identity map does not hold yet
-        #: (a thread inserted earlier in the same flush).
-        self.copies: dict[tuple[type, object], object] = {}
+    def __bool__(self) -> bool:
+        return bool(self.threads or self.boards or self.leaving or self.joining)
 
-    def add_to_thread(
-        self, thread_id: uuid.UUID, delta: ThreadDelta, copy: Thread | None = None
-    ) -> None:
+    def add_to_thread(self, thread_id: uuid.UUID, delta: ThreadDelta) -> None:
         self.threads[thread_id] += delta
-        if copy is not None:
-            self.copies[(Thread, thread_id)] = copy
 
-    def add_to_board(self, board_id: int, delta: BoardDelta, copy: Board | None = None) -> None:
+    def add_to_board(self, board_id: int, delta: BoardDelta) -> None:
         self.boards[board_id] += delta
-        if copy is not None:
-            self.copies[(Board, board_id)] = copy
 
-    def thread_leaves_board(self, thread_id: uuid.UUID, board: int | Board) -> None:
-        """The (existing) thread is deleted from, or moved off, ``board``."""
-        self.memberships[thread_id].append((board, -1))
+    def thread_leaves_board(self, thread_id: uuid.UUID, board_id: int | None = None) -> None:
+        """The thread is deleted, or moved off its board (``board_id``: already moved, the
+        old board as this flush's version check proved it)."""
+        self.leaving[thread_id] = board_id
 
     def thread_joins_board(self, thread_id: uuid.UUID, board: int | Board) -> None:
-        """The (existing) thread is moved onto ``board``."""
-        self.memberships[thread_id].append((board, 1))
+        self.joining[thread_id] = board
 
     def apply(self, connection: Connection, session: Session | None) -> None:
         """Issue the UPDATEs (none for a zero change) and refresh the session's copies."""
-        for thread_id in sorted(self.threads):
-            delta = self.threads[thread_id]
-            if not delta:
+        for thread_id in sorted({*self.threads, *self.leaving, *self.joining}):
+            delta = self.threads.get(thread_id)
+            if delta:
+                row = _increment(
+                    connection,
+                    threads,
+                    thread_id,
+                    word_count=delta.words,
+                    comment_count=delta.comments,
+                )
+            elif thread_id in self.leaving or thread_id in self.joining:
+                row = _lock_thread(connection, thread_id)
+            else:
                 continue
-            row = _increment(
-                connection, threads, thread_id, word_count=delta.words, comment_count=delta.comments
-            )
-            if row is None:  # deleted meanwhile: the comment's own write will fail its FK
-                continue
-            if delta.comments:
-                self.boards[row.board_id] += BoardDelta(comments=delta.comments)
-            self._refresh(session, Thread, thread_id, row._mapping)
-
-        for thread_id in sorted(self.memberships):
-            count = locked_comment_count(connection, thread_id)
-            for board, sign in self.memberships[thread_id]:
-                change = thread_membership(count, sign)
-                if isinstance(board, Board) and inspect(board).key is None:
-                    board.thread_count += change.threads
-                    board.comment_count += change.comments
-                else:
-                    self.boards[board.id if isinstance(board, Board) else board] += change
+            if row is None:
+                if thread_id in self.leaving or thread_id in self.joining:
+                    raise StaleDataError(f"thread {thread_id} was deleted by another transaction")
+                continue  # a comment for a deleted thread: its own write fails its FK
+            if delta:
+                if delta.comments:
+                    self.boards[row.board_id] += BoardDelta(comments=delta.comments)
+                refresh_copy(session, Thread, thread_id, row._mapping)
+            if thread_id in self.leaving:
+                left = self.leaving[thread_id]
+                self.boards[row.board_id if left is None else left] += thread_membership(
+                    row.comment_count, -1
+                )
+            if thread_id in self.joining:
+                self._join(self.joining[thread_id], thread_membership(row.comment_count, 1))
 
         for board_id in sorted(self.boards):
             delta = self.boards[board_id]
@@ -107,23 +109,19 @@ class ParentUpdates:
                 comment_count=delta.comments,
             )
             if row is not None:
-                self._refresh(session, Board, board_id, row._mapping)
+                refresh_copy(session, Board, board_id, row._mapping)
 
         self.threads.clear()
         self.boards.clear()
-        self.memberships.clear()
-        self.copies.clear()
+        self.leaving.clear()
+        self.joining.clear()
 
-    def _refresh(self, session: Session | None, cls: type, pk: Any, values: Mapping) -> None:
-        """Give the session's copy of the row (if any) the counter values just written."""
-        copy = self.copies.get((cls, pk))
-        if copy is None and session is not None:
-            copy = session.identity_map.get(identity_key(cls, pk))
-        if copy is None:
-            return
-        for name, value in values.items():
-            if name in COUNTERS:
-                set_committed_value(copy, name, value)
+    def _join(self, board: int | Board, change: BoardDelta) -> None:
+        if isinstance(board, Board) and inspect(board).key is None:  # new: in its INSERT
+            board.thread_count += change.threads
+            board.comment_count += change.comments
+        else:
+            self.boards[board.id if isinstance(board, Board) else board] += change
 
 
 def _increment(connection: Connection, table, key: Any, **deltas: int):
@@ -138,13 +136,12 @@ def _increment(connection: Connection, table, key: Any, **deltas: int):
     ).one_or_none()
 
 
-def locked_comment_count(connection: Connection, thread_id: uuid.UUID) -> int:
-    """The thread's comment count as it is now, locked until the transaction ends.
-
-    ``FOR UPDATE`` waits for any writer holding the row and then reads its
-    committed value, and keeps new comments out (their foreign-key check waits).
-    """
-    count = connection.execute(
-        select(threads.c.comment_count).where(threads.c.id == thread_id).with_for_update()
-    ).scalar_one_or_none()
-    return count or 0
+def _lock_thread(connection: Connection, thread_id: uuid.UUID):
+    """The thread's board and comment count as they are now, locked until the transaction
+    ends: ``FOR UPDATE`` waits for any writer holding the row and then reads its latest
+    committed version, and keeps new comments out (their foreign-key check waits)."""
+    return connection.execute(
+        select(threads.c.board_id, threads.c.comment_count)
+        .where(threads.c.id == thread_id)
+        .with_for_update()
+    ).one_or_none()

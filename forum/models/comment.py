@@ -31,9 +31,13 @@ class Comment(RefreshSearchViewMixin, UUIDKey, Base):
         Index("ix_comments_created_at", "created_at"),
     )
 
-    thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("threads.id", ondelete="CASCADE"))
+    # active_history: the counter strategies need the old thread and message
+    # of a change, even when the comment was expired (after a commit).
+    thread_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("threads.id", ondelete="CASCADE"), active_history=True
+    )
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    message: Mapped[str] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text, active_history=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(
         nullable=False, server_default=func.clock_timestamp(), onupdate=func.clock_timestamp()

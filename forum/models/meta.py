@@ -47,8 +47,15 @@ class UUIDKey:
 
 
 def counter_column() -> Mapped[int]:
-    """A denormalized counter: NOT NULL DEFAULT 0 (its CHECK >= 0 is in ``counter_checks``)."""
-    return mapped_column(Integer, nullable=False, default=0, server_default=text("0"))
+    """A denormalized counter: NOT NULL DEFAULT 0 (its CHECK >= 0 is in ``counter_checks``).
+
+    ``active_history``: assigning one loads the old value first, so a change made
+    outside the counter strategy can be recognised and undone
+    (``forum.events.ownership``). The strategies themselves never assign it.
+    """
+    return mapped_column(
+        Integer, nullable=False, default=0, server_default=text("0"), active_history=True
+    )
 
 
 def counter_checks(*names: str) -> tuple[CheckConstraint, ...]:

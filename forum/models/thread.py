@@ -33,7 +33,9 @@ class Thread(RefreshSearchViewMixin, UUIDKey, Base):
         Index("ix_threads_created_at", "created_at"),
     )
 
-    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"))
+    #: The counter strategies need the board a change moved the thread from:
+    #: active_history loads the old value before a set, whichever strategy runs.
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id"), active_history=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX_CHARS))
     created_at: Mapped[datetime] = created_at_column()
@@ -61,6 +63,13 @@ class Thread(RefreshSearchViewMixin, UUIDKey, Base):
         passive_deletes=True,
         order_by="(Comment.created_at, Comment.id)",
     )
+
+    # The board is the thread's version: every ORM UPDATE or DELETE of a thread
+    # says "WHERE board_id = <the board this session loaded>", so a session whose
+    # copy was moved (or deleted) by another transaction meanwhile gets
+    # StaleDataError (and the request is retried) instead of counting the
+    # thread's comments on the wrong board. The application sets it, on a move.
+    __mapper_args__ = {"version_id_col": board_id, "version_id_generator": False}
 
     def __init__(self, **kwargs: Any) -> None:
         # Counters start at 0 in memory too, so "+= n" works before the INSERT.

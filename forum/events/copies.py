@@ -1,0 +1,101 @@
+"""Keeping the session's in-memory copies of threads and boards right.
+
+When a strategy writes a counter with Core (``UPDATE ... RETURNING``), the
+session's copy of that row is given the returned values with
+``set_committed_value``, so the request that made the change reads them
+without another SELECT. Three details make that exact:
+
+* a row inserted earlier in the same flush is not in the identity map yet:
+  the listeners here remember inserted threads and boards for the flush;
+* a parent named only by its key may still be pending in the session (a
+  thread created in this transaction): ``new_object`` finds it;
+* a copy refreshed inside a SAVEPOINT that is then rolled back must not keep
+  the rolled-back value: its counters are expired after the rollback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Connection, inspect
+from sqlalchemy.orm import Mapper, Session, SessionTransaction, object_session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from ..models import Board, Thread
+from ..models.board import BOARD_COUNTERS
+from ..models.thread import THREAD_COUNTERS
+from .strategy import Listener
+
+INSERTED = "forum.inserted_parents"
+REFRESHED = "forum.refreshed_parents"
+COUNTERS = {Thread: THREAD_COUNTERS, Board: BOARD_COUNTERS}
+
+
+def row_id(obj: Any) -> Any:
+    """An object's primary key without loading anything (it may be expired or detached)."""
+    state = inspect(obj)
+    return state.key[1][0] if state.key is not None else state.dict.get("id")
+
+
+def new_object(session: Session, cls: type, pk: Any) -> Any:
+    """The pending (not yet inserted) ``cls`` object with primary key ``pk``, if any."""
+    if pk is None:
+        return None
+    for obj in session.new:
+        if isinstance(obj, cls) and inspect(obj).dict.get("id") == pk:
+            return obj
+    return None
+
+
+def copy_in_session(session: Session | None, cls: type, pk: Any) -> Any:
+    """The session's object for row ``pk`` of ``cls``: inserted in this flush, or loaded."""
+    if session is None:
+        return None
+    inserted = session.info.get(INSERTED, {}).get((cls, pk))
+    if inserted is not None:
+        return inserted
+    return session.identity_map.get(identity_key(cls, pk))
+
+
+def refresh_copy(session: Session | None, cls: type, pk: Any, values: Mapping[str, Any]) -> None:
+    """Give the session's copy of the row (if it has one) the counter values just written."""
+    copy = copy_in_session(session, cls, pk)
+    if copy is None:
+        return
+    for name in COUNTERS[cls]:
+        if name in values:
+            set_committed_value(copy, name, values[name])
+    session.info.setdefault(REFRESHED, []).append(copy)
+
+
+def _remember_inserted(mapper: Mapper, connection: Connection, target: Any) -> None:
+    session = object_session(target)
+    if session is not None:
+        session.info.setdefault(INSERTED, {})[(type(target), target.id)] = target
+
+
+def _forget_inserted(session: Session, flush_context: Any) -> None:
+    session.info.pop(INSERTED, None)
+
+
+def _forget_refreshed(session: Session) -> None:
+    session.info.pop(REFRESHED, None)
+
+
+def _expire_refreshed(session: Session, previous_transaction: SessionTransaction) -> None:
+    """After a rollback, counters we set by hand would keep the rolled-back values."""
+    for copy in session.info.pop(REFRESHED, []):
+        state = inspect(copy)
+        if state.session_id == session.hash_key and not state.deleted and state.key:
+            session.expire(copy, list(COUNTERS[type(copy)]))
+
+
+BOOKKEEPING = (
+    Listener(Thread, "after_insert", _remember_inserted),
+    Listener(Board, "after_insert", _remember_inserted),
+    Listener(Session, "after_flush_postexec", _forget_inserted),
+    Listener(Session, "after_commit", _forget_refreshed),
+    Listener(Session, "after_soft_rollback", _expire_refreshed),
+)
