@@ -24,9 +24,9 @@ STRATEGY_NOTES = {
         "pick": "you want a thread's counts right in memory the moment a comment changes, "
         "before anything is flushed (code that reads them in the same request).",
         "costs": "it loads the thread and board of every comment it changes (a SELECT each, by "
-        "key); each write then flushes them as UPDATE ... SET x = x + delta.",
-        "blind": "SQL that bypasses the session; a counter change discarded by "
-        "session.expire() or refresh() before the flush.",
+        "key) and keeps a ledger of the changes, written at the flush as UPDATE ... SET "
+        "x = x + delta: the most statements of the three for one comment.",
+        "blind": "SQL that bypasses the session.",
     },
     "before_flush": {
         "pick": "transactions write many comments at once: it nets a whole flush into one "
