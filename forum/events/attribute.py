@@ -47,7 +47,7 @@ from ..models import Board, Comment, Thread
 from ..words import word_count
 from .bulk_guard import REFUSE_BULK_WRITES
 from .comment_locks import comments_changing_counters, lock_current
-from .copies import BOOKKEEPING, REFRESHED, new_object, row_id
+from .copies import BOOKKEEPING, REFRESHED, is_new, new_object, row_id
 from .deltas import BoardDelta, ThreadDelta, thread_membership
 from .history import committed_value
 from .ownership import OWNED_COUNTERS
@@ -84,10 +84,6 @@ def _ledger(session: Session) -> Ledger:
 
 def _forget(session: Session, *args: Any) -> None:
     session.info.pop(LEDGER, None)
-
-
-def _is_new(obj: object) -> bool:
-    return inspect(obj).key is None
 
 
 def _get(session: Session, cls: type, pk: Any) -> Any:
@@ -130,7 +126,7 @@ def _thread_board(session: Session, thread: Thread, *, load: bool = True) -> Boa
     state = inspect(thread)
     if state in boards:
         return boards[state]
-    if _is_new(thread):
+    if is_new(thread):
         return None  # counted once it joins the session (_thread_added_to)
     board_id = state.dict.get("board_id")
     if not load:
@@ -153,9 +149,9 @@ def _add_to_thread(
     if board is not None:
         _bump(session, board, loaded_only=loaded_only, comment_count=delta.comments)
     rows = _ledger(session).rows
-    if not _is_new(thread):
+    if not is_new(thread):
         rows.add_to_thread(row_id(thread), delta)  # its board's share follows the row's board
-    elif board is not None and not _is_new(board):
+    elif board is not None and not is_new(board):
         rows.add_to_board(row_id(board), BoardDelta(comments=delta.comments))
 
 
@@ -165,7 +161,7 @@ def _comment_home(session: Session, comment: Comment) -> CommentHome:
     state = inspect(comment)
     home = homes.get(state)
     if home is None:
-        if _is_new(comment):  # added before this strategy was installed: not counted yet
+        if is_new(comment):  # added before this strategy was installed: not counted yet
             home = CommentHome(None, 0)
         else:
             thread = _get(session, Thread, committed_value(comment, "thread_id"))
@@ -211,7 +207,7 @@ def _move_thread(session: Session, thread: Thread, new_board: Board | None) -> N
     for board, sign in ((old_board, -1), (new_board, 1)):
         # A board created in this transaction gets the exact count at the flush,
         # straight into its INSERT (parent_updates): nothing to show before that.
-        if board is not None and not _is_new(board):
+        if board is not None and not is_new(board):
             change = thread_membership(count, sign)
             _bump(session, board, thread_count=change.threads, comment_count=change.comments)
     ledger.rows.thread_leaves_board(row_id(thread))
@@ -230,7 +226,7 @@ def _thread_added_to(session: Session, thread: Thread, board: Board | None) -> N
         if target is not None:
             change = thread_membership(thread.comment_count, sign)
             _bump(session, target, thread_count=change.threads, comment_count=change.comments)
-            if not _is_new(target):
+            if not is_new(target):
                 ledger.rows.add_to_board(row_id(target), change)
     ledger.boards[inspect(thread)] = board
 
@@ -270,7 +266,7 @@ def board_set(thread: Thread, value: Board | None, oldvalue: Any, initiator: Any
     if session is None:
         return
     with session.no_autoflush:
-        if _is_new(thread):
+        if is_new(thread):
             _thread_added_to(session, thread, value)
         else:
             _move_thread(session, thread, value)
@@ -285,7 +281,7 @@ def board_id_set(thread: Thread, value: int | None, oldvalue: Any, initiator: An
         if (row_id(board) if board is not None else None) == value:
             return  # the flush copying the relationship into the key
         new_board = _get(session, Board, value)
-        if _is_new(thread):
+        if is_new(thread):
             _thread_added_to(session, thread, new_board)
         else:
             _move_thread(session, thread, new_board)
@@ -328,7 +324,7 @@ def object_removed(session: Session, obj: object) -> None:
                 thread_count=change.threads,
                 comment_count=change.comments,
             )
-            if not _is_new(board):
+            if not is_new(board):
                 ledger.rows.add_to_board(row_id(board), change)
 
 

@@ -22,22 +22,17 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from ..models import Board, Comment, Thread
 from .bulk_guard import REFUSE_BULK_WRITES
 from .comment_locks import comments_changing_counters, lock_current
-from .copies import BOOKKEEPING
+from .copies import BOOKKEEPING, is_new
 from .deltas import BoardDelta, ThreadDelta, contribution, thread_membership
 from .history import changed, committed_value
 from .ownership import OWNED_COUNTERS
 from .parent_updates import ParentUpdates
 from .strategy import CounterStrategy, Listener
-
-
-def _is_new(obj: object) -> bool:
-    return inspect(obj).key is None
 
 
 def _current_thread(comment: Comment) -> Thread | uuid.UUID | None:
@@ -70,7 +65,7 @@ class _FlushPlan:
             return
         if not isinstance(thread, Thread):
             thread = self.new_threads.get(thread, thread)
-        if isinstance(thread, Thread) and _is_new(thread):
+        if isinstance(thread, Thread) and is_new(thread):
             thread.word_count += delta.words
             thread.comment_count += delta.comments
             self.add_to_board(_current_board(thread), BoardDelta(comments=delta.comments))
@@ -81,7 +76,7 @@ class _FlushPlan:
     def add_to_board(self, board: Board | int | None, delta: BoardDelta) -> None:
         if board is None or not delta:
             return
-        if isinstance(board, Board) and _is_new(board):
+        if isinstance(board, Board) and is_new(board):
             board.thread_count += delta.threads
             board.comment_count += delta.comments
         else:

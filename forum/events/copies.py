@@ -33,6 +33,11 @@ REFRESHED = "forum.refreshed_parents"
 COUNTERS = {Thread: THREAD_COUNTERS, Board: BOARD_COUNTERS}
 
 
+def is_new(obj: object) -> bool:
+    """Not inserted yet: its counters go into its own INSERT, there is no row to UPDATE."""
+    return inspect(obj).key is None
+
+
 def row_id(obj: Any) -> Any:
     """An object's primary key without loading anything (it may be expired or detached)."""
     state = inspect(obj)

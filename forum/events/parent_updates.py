@@ -25,12 +25,12 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, inspect, select, update
+from sqlalchemy import Connection, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..models import Board, Thread
-from .copies import refresh_copy
+from .copies import is_new, refresh_copy
 from .deltas import BoardDelta, ThreadDelta, thread_membership
 
 threads = Thread.__table__
@@ -117,7 +117,7 @@ class ParentUpdates:
         self.joining.clear()
 
     def _join(self, board: int | Board, change: BoardDelta) -> None:
-        if isinstance(board, Board) and inspect(board).key is None:  # new: in its INSERT
+        if isinstance(board, Board) and is_new(board):
             board.thread_count += change.threads
             board.comment_count += change.comments
         else:
