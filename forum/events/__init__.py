@@ -10,10 +10,10 @@ from __future__ import annotations
 from pyramid.config import Configurator
 
 from . import after_insert, attribute, before_flush
-from .bulk_guard import CounterBypassError
+from .bulk_guard import CountedSession, CounterBypassError
 from .strategy import CounterStrategy
 
-__all__ = ["STRATEGIES", "CounterBypassError", "active", "use"]
+__all__ = ["STRATEGIES", "CountedSession", "CounterBypassError", "active", "use"]
 
 STRATEGIES: dict[str, CounterStrategy] = {
     strategy.name: strategy
@@ -53,3 +53,5 @@ def active() -> CounterStrategy | None:
 
 def includeme(config: Configurator) -> None:
     use(config.registry.settings["forum.settings"].counter_strategy)
+    # The legacy bulk methods fire no event: the app's sessions refuse them themselves.
+    config.registry["dbsession_factory"].class_ = CountedSession

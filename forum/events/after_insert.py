@@ -4,9 +4,14 @@ As each comment row is inserted, updated or deleted, the mapper's
 ``after_insert`` / ``after_update`` / ``after_delete`` listener issues
 ``UPDATE threads SET word_count = word_count + :delta ...`` (and the board's)
 on the flush's own connection, so the counter changes in the same transaction
-as the row. Threads do the same for their boards (``after_insert``, and
-``before_update`` when moved or ``before_delete``, while the row still names
-its board).
+as the row. What left which thread is read in ``before_update`` and
+``before_delete``, while the row still holds it (``rows_written``). Threads do
+the same for their boards (``after_insert``, and ``before_update`` when moved
+or ``before_delete``, while the row still names its board).
+
+Counting the rows as they are written makes this strategy follow whatever
+the unit of work decides (cancelled deletes, orphans, the relationship
+winning over the key) without having to predict it.
 
 One UPDATE pair per changed comment: simple and local, but a flush of a
 hundred comments to one thread issues a hundred pairs (``before_flush`` nets
@@ -23,46 +28,60 @@ ORM bulk statements are refused (``bulk_guard``).
 from __future__ import annotations
 
 from sqlalchemy import Connection
-from sqlalchemy.orm import Mapper, object_session
+from sqlalchemy.orm import Mapper, Session, object_session
 
-from ..models import Comment, Thread
-from .bulk_guard import REFUSE_BULK_WRITES
+from ..models import Board, Comment, Thread
+from .bulk_guard import GUARDS
 from .copies import BOOKKEEPING
-from .deltas import BoardDelta, ThreadDelta, contribution
-from .history import changed, committed_value
+from .deltas import BoardDelta, ThreadDelta
+from .flush_plan import Share
+from .history import changed
 from .ownership import OWNED_COUNTERS
 from .parent_updates import ParentUpdates
+from .rows_written import (
+    forget,
+    keep_old_row_before_delete,
+    keep_old_row_before_update,
+    new_row,
+    old_row,
+)
 from .strategy import CounterStrategy, Listener
 
 
-def _old_values(comment: Comment) -> tuple[object, ThreadDelta]:
-    """The thread and contribution the row had before this flush wrote it."""
-    return committed_value(comment, "thread_id"), contribution(committed_value(comment, "message"))
+def _write(connection: Connection, comment: Comment, old: Share | None, new: Share | None) -> None:
+    updates = ParentUpdates()
+    if old is not None and new is not None and old.thread_id == new.thread_id:
+        updates.add_to_thread(old.thread_id, ThreadDelta(words=new.words - old.words))
+    else:
+        if old is not None:
+            updates.add_to_thread(old.thread_id, ThreadDelta(-old.words, -1))
+        if new is not None and new.thread_id is not None:
+            updates.add_to_thread(new.thread_id, ThreadDelta(new.words, 1))
+    if updates:
+        updates.apply(connection, object_session(comment))
 
 
 def comment_inserted(mapper: Mapper, connection: Connection, comment: Comment) -> None:
-    updates = ParentUpdates()
-    updates.add_to_thread(comment.thread_id, contribution(comment.message))
-    updates.apply(connection, object_session(comment))
+    _write(connection, comment, None, new_row(comment))
 
 
 def comment_updated(mapper: Mapper, connection: Connection, comment: Comment) -> None:
-    old_thread, old = _old_values(comment)
-    new = contribution(comment.message)
-    updates = ParentUpdates()
-    if comment.thread_id == old_thread:
-        updates.add_to_thread(old_thread, ThreadDelta(words=new.words - old.words))
-    else:
-        updates.add_to_thread(old_thread, -old)
-        updates.add_to_thread(comment.thread_id, new)
-    updates.apply(connection, object_session(comment))
+    old = old_row(comment)
+    if old is not None:  # None: neither its thread nor its message changed
+        _write(connection, comment, old, new_row(comment, unloaded_words=old.words))
 
 
 def comment_deleted(mapper: Mapper, connection: Connection, comment: Comment) -> None:
-    old_thread, old = _old_values(comment)
-    updates = ParentUpdates()
-    updates.add_to_thread(old_thread, -old)
-    updates.apply(connection, object_session(comment))
+    _write(connection, comment, old_row(comment), None)
+
+
+def new_parent_starts_at_zero(mapper: Mapper, connection: Connection, target: object) -> None:
+    """A new thread's or board's counters belong to the strategy, not to its constructor:
+    its comments and threads add themselves as their rows are inserted."""
+    if isinstance(target, Thread):
+        target.word_count = target.comment_count = 0
+    elif isinstance(target, Board):
+        target.thread_count = target.comment_count = 0
 
 
 def thread_inserted(mapper: Mapper, connection: Connection, thread: Thread) -> None:
@@ -93,13 +112,19 @@ def thread_deleting(mapper: Mapper, connection: Connection, thread: Thread) -> N
 STRATEGY = CounterStrategy(
     name="after_insert",
     listeners=(
+        *GUARDS,
+        Listener(Comment, "before_update", keep_old_row_before_update),
+        Listener(Comment, "before_delete", keep_old_row_before_delete),
         Listener(Comment, "after_insert", comment_inserted),
         Listener(Comment, "after_update", comment_updated),
         Listener(Comment, "after_delete", comment_deleted),
+        Listener(Thread, "before_insert", new_parent_starts_at_zero),
+        Listener(Board, "before_insert", new_parent_starts_at_zero),
         Listener(Thread, "after_insert", thread_inserted),
         Listener(Thread, "before_update", thread_moving),
         Listener(Thread, "before_delete", thread_deleting),
-        REFUSE_BULK_WRITES,
+        Listener(Session, "after_flush_postexec", forget),
+        Listener(Session, "after_soft_rollback", forget),
         *OWNED_COUNTERS,
         *BOOKKEEPING,
     ),

@@ -1,31 +1,28 @@
 """Strategy ``attribute`` (the default): counters fresh in memory the moment you change a comment.
 
-Attribute ``set`` events on ``Comment.message``, ``Comment.thread`` and
-``Comment.thread_id`` (and on ``Thread.board``/``board_id``, and the session's
-add and expunge) change the in-memory ``Thread`` and ``Board`` counters at
-once, as the classic answer does, so ``thread.word_count`` is right before
-anything is flushed.
+Two halves with one rule between them: **the database is never written from
+memory.**
 
-What the classic answer gets wrong, and what this module does instead:
+* *The database*: at each flush, exactly what ``before_flush`` does
+  (``flush_counts``): the rows the flush will write, against what those rows
+  hold now under lock, as ``SET x = x + :delta`` in lock order. Whatever the
+  session did before (expire, refresh, expunge, re-add, savepoints), only
+  what is really written is counted.
+* *Memory*: attribute ``set`` events on ``Comment.message``, ``Comment.thread``
+  and ``Comment.thread_id`` (and ``Thread.board``/``board_id``, and a comment
+  or thread joining or leaving the session) show the change on the loaded
+  ``Thread`` and ``Board`` objects at once, as the classic answer does, so
+  ``thread.word_count`` is right before anything is flushed. Each listener
+  does the same thing: work out the share the comment *would* write now (by
+  the same rules as the flush plan), compare it with the share memory shows
+  for it, and move the difference. The values are set with
+  ``set_committed_value``, so they are never flushed; after every flush the
+  parents hold the values the database returned, and memory starts afresh.
 
-* It flushes the in-memory value (``SET word_count = 15``), so two requests
-  writing to one thread overwrite each other's increments. Here each change
-  is also recorded as a delta in a per-session ledger, and the flush writes
-  the ledger (``UPDATE ... SET word_count = word_count + :delta``, in lock
-  order, through ``parent_updates`` like every strategy). The objects are
-  changed with ``set_committed_value``, so they are never flushed as values;
-  expiring or refreshing a thread before the flush loses nothing.
-* It counts a comment that is merely constructed with ``thread=t``. Here a
-  comment counts once it belongs to a session, and stops counting when it is
-  expunged, deleted, or its unflushed change is thrown away (expired,
-  refreshed, detached).
-* Setting the relationship and then flushing also sets ``thread_id``, which
-  fires a second event. The ledger records where each changed comment is
-  counted, so every event is idempotent.
-
-A session has no event at ``delete()`` time, so deletes are counted in
-``before_flush``, which also locks the changed comments (``comment_locks``)
-and writes the ledger.
+What memory shows only after the next flush (the database is exact all the
+same): ``session.delete()`` (a session has no event for it), a thread's
+counts on its board after the thread is expired, refreshed or expunged, and
+another transaction's changes.
 
 Cannot see: changes that do not pass through the session (Core or raw SQL);
 ORM bulk statements are refused (``bulk_guard``).
@@ -45,372 +42,357 @@ from sqlalchemy.orm.util import identity_key
 
 from ..models import Board, Comment, Thread
 from ..words import word_count
-from .bulk_guard import REFUSE_BULK_WRITES
-from .comment_locks import comments_changing_counters, lock_current
-from .copies import BOOKKEEPING, REFRESHED, is_new, new_object, row_id
-from .deltas import BoardDelta, ThreadDelta, thread_membership
-from .history import committed_value
+from .bulk_guard import GUARDS
+from .copies import BOOKKEEPING, COUNTERS, REFRESHED, is_new, new_object
+from .deltas import ThreadDelta, thread_membership
+from .flush_check import FLUSH_CHECK
+from .flush_counts import count_flush
+from .flush_plan import UNCHANGED, Share, thread_key, written_board, written_thread
+from .history import changed, committed_value
 from .ownership import OWNED_COUNTERS
-from .parent_updates import ParentUpdates
 from .strategy import CounterStrategy, Listener
 
-LEDGER = "forum.attribute_ledger"
+MEMORY = "forum.attribute_memory"
+
+_NOT_SET = object()
 
 
 @dataclass
-class CommentHome:
-    """Where a comment's contribution is counted in memory, and where it was at the last flush."""
+class Memory:
+    """What this session's loaded parents show beyond their rows, since the last flush."""
 
-    thread: Thread | None
-    words: int
-    committed_thread: Thread | None = None
-    committed_words: int = 0
-
-
-@dataclass
-class Ledger:
-    """This session's changes since its last flush."""
-
-    homes: dict[InstanceState, CommentHome] = field(default_factory=dict)
-    #: thread -> the board its counts are in, in memory
+    #: comment -> (the share its row holds, the share memory shows for it)
+    comments: dict[InstanceState, tuple[Share | None, Share | None]] = field(default_factory=dict)
+    #: thread -> the board whose loaded counts include it
     boards: dict[InstanceState, Board | None] = field(default_factory=dict)
-    #: the same changes as deltas for the rows, written at the next flush
-    rows: ParentUpdates = field(default_factory=ParentUpdates)
+    #: persistent parents whose loaded counters show more than their rows
+    bumped: list[Any] = field(default_factory=list)
+    #: thread id -> the Thread object a comment names by relationship (maybe not attached yet)
+    hints: dict[uuid.UUID, Thread] = field(default_factory=dict)
+    #: set while a flush runs: the flush's own key copies are not changes
+    flushing: bool = False
 
 
-def _ledger(session: Session) -> Ledger:
-    return session.info.setdefault(LEDGER, Ledger())
+def _memory(session: Session) -> Memory:
+    return session.info.setdefault(MEMORY, Memory())
 
 
 def _forget(session: Session, *args: Any) -> None:
-    session.info.pop(LEDGER, None)
+    session.info.pop(MEMORY, None)
 
 
-def _get(session: Session, cls: type, pk: Any) -> Any:
-    """The object with key ``pk``: created in this session, or loaded (a SELECT by key)."""
-    if pk is None:
-        return None
-    return new_object(session, cls, pk) or session.get(cls, pk)
+# --- showing a change on the loaded parents -----------------------------------
 
 
-# --- in-memory arithmetic -----------------------------------------------------
-
-
-def _bump(session: Session, obj: Any, *, loaded_only: bool = False, **amounts: int) -> None:
-    """Change counters in memory. A new object's go into its INSERT; a persistent one's are
-    set as committed values: fresh for the reader, never flushed (the ledger carries them)."""
+def _bump(session: Session, obj: Any, *, quiet: bool, **amounts: int) -> None:
+    """Change counters in memory: a new object's go into its INSERT (the flush recomputes
+    them anyway); a persistent one's are set as committed values, never flushed."""
     state = inspect(obj)
-    changed = False
     for name, amount in amounts.items():
-        if not amount or (loaded_only and name not in state.dict):
-            continue
+        if not amount or (quiet and name not in state.dict):
+            continue  # quiet: not loaded, so it will be read from its row: nothing to show
         value = getattr(obj, name) + amount
         if state.key is None:
             setattr(obj, name, value)
         else:
             set_committed_value(obj, name, value)
-            changed = True
-    if changed:  # a rollback must expire these values again (copies._expire_refreshed)
-        session.info.setdefault(REFRESHED, []).append(obj)
+            session.info.setdefault(REFRESHED, []).append(obj)  # a rollback expires it
+            _memory(session).bumped.append(obj)  # the flush replaces it with the row's
 
 
-def _thread_board(session: Session, thread: Thread, *, load: bool = True) -> Board | None:
-    """The board whose counts include ``thread`` in memory (None if none yet).
+def _loaded(session: Session, cls: type, pk: Any, *, quiet: bool) -> Any:
+    """The session's object for ``pk``: pending, in the identity map, or (not quiet) loaded."""
+    if pk is None:
+        return None
+    found = (
+        (cls is Thread and _memory(session).hints.get(pk))
+        or new_object(session, cls, pk)
+        or session.identity_map.get(identity_key(cls, pk))
+    )
+    if found is None and not quiet:
+        found = session.get(cls, pk)
+    return found
 
-    With ``load=False`` (during a rollback or an expiry) nothing is read from
-    the database: only a board already in the session is found.
-    """
-    if object_session(thread) is not session:
-        return None  # a thread outside the session is not counted anywhere
-    boards = _ledger(session).boards
+
+def _board_of(session: Session, thread: Thread, *, quiet: bool) -> Board | None:
+    """The board whose loaded counts include ``thread``."""
+    boards = _memory(session).boards
     state = inspect(thread)
-    if state in boards:
-        return boards[state]
-    if is_new(thread):
-        return None  # counted once it joins the session (_thread_added_to)
-    board_id = state.dict.get("board_id")
-    if not load:
-        return session.identity_map.get(identity_key(Board, board_id)) if board_id else None
-    boards[state] = _get(session, Board, committed_value(thread, "board_id"))
+    if state not in boards:
+        if is_new(thread):
+            return None  # counted on its board once it joins the session
+        board_id = (
+            state.committed_state.get("board_id", state.dict.get("board_id"))
+            if quiet
+            else committed_value(thread, "board_id")
+        )
+        boards[state] = _loaded(session, Board, board_id, quiet=quiet)
     return boards[state]
 
 
-def _add_to_thread(
-    session: Session, thread: Thread, delta: ThreadDelta, *, loaded_only: bool = False
+def _show_on_thread(
+    session: Session, thread_id: uuid.UUID | None, delta: ThreadDelta, *, quiet: bool
 ) -> None:
-    _bump(
-        session,
-        thread,
-        loaded_only=loaded_only,
-        word_count=delta.words,
-        comment_count=delta.comments,
-    )
-    board = _thread_board(session, thread, load=not loaded_only) if delta.comments else None
+    thread = _loaded(session, Thread, thread_id, quiet=quiet)
+    if thread is None or not delta:
+        return
+    _bump(session, thread, quiet=quiet, word_count=delta.words, comment_count=delta.comments)
+    board = _board_of(session, thread, quiet=quiet) if delta.comments else None
     if board is not None:
-        _bump(session, board, loaded_only=loaded_only, comment_count=delta.comments)
-    rows = _ledger(session).rows
-    if not is_new(thread):
-        rows.add_to_thread(row_id(thread), delta)  # its board's share follows the row's board
-    elif board is not None and not is_new(board):
-        rows.add_to_board(row_id(board), BoardDelta(comments=delta.comments))
+        _bump(session, board, quiet=quiet, comment_count=delta.comments)
 
 
-def _comment_home(session: Session, comment: Comment) -> CommentHome:
-    """The comment's ledger record, made from its committed state on first touch."""
-    homes = _ledger(session).homes
+def _show_move(session: Session, old: Share | None, new: Share | None, *, quiet: bool) -> None:
+    if old == new:
+        return
+    if old is not None and new is not None and old.thread_id == new.thread_id:
+        _show_on_thread(session, old.thread_id, ThreadDelta(new.words - old.words), quiet=quiet)
+        return
+    if old is not None:
+        _show_on_thread(session, old.thread_id, ThreadDelta(-old.words, -1), quiet=quiet)
+    if new is not None:
+        _show_on_thread(session, new.thread_id, ThreadDelta(new.words, 1), quiet=quiet)
+
+
+# --- what a comment would write now -------------------------------------------
+
+
+def _row_share(comment: Comment, *, quiet: bool) -> Share | None:
+    """The share the comment's row holds (None for a new comment, or quiet and unknown)."""
     state = inspect(comment)
-    home = homes.get(state)
-    if home is None:
-        if is_new(comment):  # added before this strategy was installed: not counted yet
-            home = CommentHome(None, 0)
-        else:
-            thread = _get(session, Thread, committed_value(comment, "thread_id"))
-            words = word_count(committed_value(comment, "message"))
-            home = CommentHome(thread, words, thread, words)
-        homes[state] = home
-    return home
-
-
-def _move_comment(
-    session: Session, comment: Comment, new_thread: Thread | None, *, loaded_only: bool = False
-) -> None:
-    home = _comment_home(session, comment)
-    if new_thread is home.thread:
-        return
-    share = ThreadDelta(words=home.words, comments=1)
-    if home.thread is not None:
-        _add_to_thread(session, home.thread, -share, loaded_only=loaded_only)
-    if new_thread is not None:
-        _add_to_thread(session, new_thread, share, loaded_only=loaded_only)
-    home.thread = new_thread
-
-
-def _set_words(
-    session: Session, comment: Comment, words: int, *, loaded_only: bool = False
-) -> None:
-    home = _comment_home(session, comment)
-    if home.thread is not None and words != home.words:
-        _add_to_thread(
-            session, home.thread, ThreadDelta(words=words - home.words), loaded_only=loaded_only
+    if state.key is None:
+        return None
+    if quiet:
+        if "thread_id" not in state.dict or "message" not in state.dict:
+            return None
+        return Share(
+            state.committed_state.get("thread_id", state.dict["thread_id"]),
+            word_count(state.committed_state.get("message", state.dict["message"])),
         )
-    home.words = words
+    return Share(
+        committed_value(comment, "thread_id"), word_count(committed_value(comment, "message"))
+    )
 
 
-def _move_thread(session: Session, thread: Thread, new_board: Board | None) -> None:
-    """In memory at once (with the thread's counts as this session knows them); the
-    database gets the exact count, read under a lock, at the flush."""
-    ledger = _ledger(session)
-    old_board = _thread_board(session, thread)
-    if new_board is old_board:
-        return
-    count = thread.comment_count
-    for board, sign in ((old_board, -1), (new_board, 1)):
-        # A board created in this transaction gets the exact count at the flush,
-        # straight into its INSERT (parent_updates): nothing to show before that.
-        if board is not None and not is_new(board):
-            change = thread_membership(count, sign)
-            _bump(session, board, thread_count=change.threads, comment_count=change.comments)
-    ledger.rows.thread_leaves_board(row_id(thread))
-    if new_board is not None:
-        ledger.rows.thread_joins_board(row_id(thread), new_board)
-    ledger.boards[inspect(thread)] = new_board
+def _pending_share(
+    session: Session, comment: Comment, row: Share | None, key: str | None, value: Any
+) -> Share | None:
+    """The share the comment would write if the session flushed now, with ``key`` about
+    to be set to ``value`` (the relationship wins over the key, as in the flush)."""
+    if object_session(comment) is not session or inspect(comment).deleted:
+        return row if inspect(comment).key is not None else None
+    related = comment.__dict__.get("thread")
+    if isinstance(related, Thread):
+        _memory(session).hints[related.id] = related
+    if isinstance(value, Thread):
+        _memory(session).hints[value.id] = value
+    if key == "thread":
+        thread: Any = value
+    elif key == "thread_id" and not changed(comment, "thread"):
+        thread = value
+    else:
+        thread = written_thread(comment)
+        if thread is UNCHANGED:
+            thread = row.thread_id if row is not None else None
+    if key == "message":
+        words = word_count(value)
+    elif changed(comment, "message") or row is None:
+        words = word_count(comment.__dict__.get("message"))
+    else:
+        words = row.words
+    return Share(thread_key(thread), words)
 
 
-def _thread_added_to(session: Session, thread: Thread, board: Board | None) -> None:
-    """A new thread's board is set (or changed) before its INSERT: its counts are in memory."""
-    ledger = _ledger(session)
-    old_board = ledger.boards.get(inspect(thread))
-    if old_board is board:
-        return
-    for target, sign in ((old_board, -1), (board, 1)):
-        if target is not None:
-            change = thread_membership(thread.comment_count, sign)
-            _bump(session, target, thread_count=change.threads, comment_count=change.comments)
-            if not is_new(target):
-                ledger.rows.add_to_board(row_id(target), change)
-    ledger.boards[inspect(thread)] = board
+def _resync(
+    session: Session | None,
+    comment: Comment,
+    key: str | None = None,
+    value: Any = _NOT_SET,
+    *,
+    quiet: bool = False,
+) -> None:
+    """Make memory show the share ``comment`` would write now.
 
-
-# --- the listeners ------------------------------------------------------------
-# Each runs under ``no_autoflush``: reading an expired counter must not flush a
-# half-built object in the middle of the event.
-
-
-def message_set(comment: Comment, value: str | None, oldvalue: Any, initiator: Any) -> None:
-    session = object_session(comment)
-    if session is not None:  # not counted until it joins a session
-        with session.no_autoflush:
-            _set_words(session, comment, word_count(value))
-
-
-def thread_set(comment: Comment, value: Thread | None, oldvalue: Any, initiator: Any) -> None:
-    session = object_session(comment)
-    if session is not None:
-        with session.no_autoflush:
-            _move_comment(session, comment, value)
-
-
-def thread_id_set(comment: Comment, value: uuid.UUID | None, oldvalue: Any, initiator: Any) -> None:
-    session = object_session(comment)
-    if session is None:
-        return
-    with session.no_autoflush:
-        home = _comment_home(session, comment)
-        current = row_id(home.thread) if home.thread is not None else None
-        if value != current:  # not the flush copying the relationship into the key
-            _move_comment(session, comment, _get(session, Thread, value))
-
-
-def board_set(thread: Thread, value: Board | None, oldvalue: Any, initiator: Any) -> None:
-    session = object_session(thread)
-    if session is None:
-        return
-    with session.no_autoflush:
-        if is_new(thread):
-            _thread_added_to(session, thread, value)
-        else:
-            _move_thread(session, thread, value)
-
-
-def board_id_set(thread: Thread, value: int | None, oldvalue: Any, initiator: Any) -> None:
-    session = object_session(thread)
-    if session is None:
-        return
-    with session.no_autoflush:
-        board = _thread_board(session, thread)
-        if (row_id(board) if board is not None else None) == value:
-            return  # the flush copying the relationship into the key
-        new_board = _get(session, Board, value)
-        if is_new(thread):
-            _thread_added_to(session, thread, new_board)
-        else:
-            _move_thread(session, thread, new_board)
-
-
-def object_added(session: Session, obj: object) -> None:
-    """transient -> pending: the comment (or thread) starts to count."""
-    with session.no_autoflush:
-        if isinstance(obj, Comment):
-            _ledger(session).homes[inspect(obj)] = CommentHome(None, word_count(obj.message))
-            thread = obj.__dict__.get("thread") or _get(
-                session, Thread, obj.__dict__.get("thread_id")
-            )
-            _move_comment(session, obj, thread)
-        elif isinstance(obj, Thread):
-            board = obj.__dict__.get("board") or _get(session, Board, obj.__dict__.get("board_id"))
-            _thread_added_to(session, obj, board)
-
-
-def object_removed(session: Session, obj: object) -> None:
-    """pending -> transient (expunged, or its transaction rolled back): stop counting it.
-
-    Touches only values already in memory: during a rollback the parents are
-    expired right afterwards anyway, and no SQL may run.
+    ``quiet`` (expire, refresh, expunge, rollback): read nothing from the
+    database, touch only loaded values; what cannot be shown is right after
+    the next flush.
     """
-    ledger = session.info.get(LEDGER)
-    if ledger is None:
+    if session is None:
         return
-    if isinstance(obj, Comment) and inspect(obj) in ledger.homes:
-        _move_comment(session, obj, None, loaded_only=True)
-        del ledger.homes[inspect(obj)]
-    elif isinstance(obj, Thread) and inspect(obj) in ledger.boards:
-        board = ledger.boards.pop(inspect(obj))
+    memory = _memory(session)
+    if memory.flushing:
+        return
+    state = inspect(comment)
+    if state in memory.comments:
+        row, shown = memory.comments[state]
+    else:
+        row = _row_share(comment, quiet=quiet)
+        if row is None and state.key is not None:
+            return  # quiet, and nothing shown for it yet: nothing to take back
+        shown = row
+    with session.no_autoflush:
+        now = _pending_share(session, comment, row, key, value)
+        _show_move(session, shown, now, quiet=quiet)
+    memory.comments[state] = (row, now)
+
+
+def _resync_thread(session: Session, thread: Thread, board: Any = _NOT_SET) -> None:
+    """Show ``thread`` (with its comments) on the board it would be written on now."""
+    memory = _memory(session)
+    if memory.flushing:
+        return
+    with session.no_autoflush:
+        shown = _board_of(session, thread, quiet=False)
+        if board is _NOT_SET:
+            board = written_board(thread)
+        if not isinstance(board, Board):
+            board = _loaded(session, Board, board, quiet=False)
+        if board is shown:
+            return
+        for target, sign in ((shown, -1), (board, 1)):
+            if target is not None:
+                change = thread_membership(thread.comment_count, sign)
+                _bump(
+                    session,
+                    target,
+                    quiet=False,
+                    thread_count=change.threads,
+                    comment_count=change.comments,
+                )
+        memory.boards[inspect(thread)] = board
+
+
+# --- the listeners -------------------------------------------------------------
+
+
+def message_set(comment: Comment, value: Any, oldvalue: Any, initiator: Any) -> None:
+    _resync(object_session(comment), comment, "message", value)
+
+
+def thread_set(comment: Comment, value: Any, oldvalue: Any, initiator: Any) -> None:
+    _resync(object_session(comment), comment, "thread", value)
+
+
+def thread_id_set(comment: Comment, value: Any, oldvalue: Any, initiator: Any) -> None:
+    _resync(object_session(comment), comment, "thread_id", value)
+
+
+def board_set(thread: Thread, value: Any, oldvalue: Any, initiator: Any) -> None:
+    session = object_session(thread)
+    if session is not None:
+        _resync_thread(session, thread, value)
+
+
+def board_id_set(thread: Thread, value: Any, oldvalue: Any, initiator: Any) -> None:
+    session = object_session(thread)
+    if session is not None and not changed(thread, "board"):  # the relationship wins
+        _resync_thread(session, thread, value)
+
+
+def object_joined(session: Session, obj: object) -> None:
+    """transient -> pending: its share starts to show; a new parent starts from zero."""
+    if isinstance(obj, Comment):
+        _resync(session, obj)
+    elif isinstance(obj, Thread | Board):
+        _start_from_zero(session, obj)
+        if isinstance(obj, Thread):
+            _resync_thread(session, obj)
+
+
+def object_returned(session: Session, obj: object) -> None:
+    """detached -> persistent (``session.add`` of a detached object): its unflushed change
+    shows again, from loaded values only (its related objects are still being attached)."""
+    if isinstance(obj, Comment):
+        _resync(session, obj, quiet=True)
+
+
+def _start_from_zero(session: Session, parent: Thread | Board) -> None:
+    """A new parent's counters belong to the strategy: zero, plus what memory shows on it
+    already (comments and threads that joined the session before it did)."""
+    memory = _memory(session)
+    if isinstance(parent, Thread):
+        parent.word_count = parent.comment_count = 0
+        for _row, shown in memory.comments.values():
+            if shown is not None and shown.thread_id == parent.id:
+                parent.word_count += shown.words
+                parent.comment_count += 1
+    else:
+        parent.thread_count = parent.comment_count = 0
+        for state, board in memory.boards.items():
+            if board is parent and state.obj() is not None:
+                parent.thread_count += 1
+                parent.comment_count += state.obj().comment_count
+
+
+def object_left(session: Session, obj: object) -> None:
+    """pending -> transient, persistent -> detached: its unflushed change leaves with it."""
+    memory = session.info.get(MEMORY)
+    if memory is None:
+        return
+    state = inspect(obj)
+    if isinstance(obj, Comment) and state in memory.comments:
+        row, shown = memory.comments.pop(state)
+        _show_move(session, shown, row, quiet=True)
+    elif isinstance(obj, Thread) and is_new(obj) and state in memory.boards:
+        board = memory.boards.pop(state)
         if board is not None:
             change = thread_membership(obj.comment_count, -1)
             _bump(
                 session,
                 board,
-                loaded_only=True,
+                quiet=True,
                 thread_count=change.threads,
                 comment_count=change.comments,
             )
-            if not is_new(board):
-                ledger.rows.add_to_board(row_id(board), change)
-
-
-#: A comment's counted attributes: a discarded change to any of them is undone.
-COUNTED = {"message", "thread", "thread_id"}
-
-
-def _undo_unflushed(session: Session | None, comment: Comment) -> None:
-    """Count the comment where it was at the last flush again, and forget its change.
-
-    Only values already in memory are touched, and nothing is read: this runs
-    while a session expires, refreshes, closes or rolls back.
-    """
-    ledger = session.info.get(LEDGER) if session is not None else None
-    home = ledger.homes.get(inspect(comment)) if ledger is not None else None
-    if home is None:
-        return
-    _move_comment(session, comment, home.committed_thread, loaded_only=True)
-    _set_words(session, comment, home.committed_words, loaded_only=True)
-    del ledger.homes[inspect(comment)]
 
 
 def comment_expired(comment: Comment | None, attrs: Any) -> None:
-    """``session.expire(comment)``: its unflushed change is thrown away."""
-    if comment is None:  # already garbage-collected: nothing counted in memory
-        return
-    if attrs is None or COUNTED & set(attrs):
-        _undo_unflushed(object_session(comment), comment)
+    """``session.expire(comment[, attrs])``: the expired attributes' changes are gone."""
+    if comment is not None:
+        _resync(object_session(comment), comment, quiet=True)
 
 
 def comment_refreshed(comment: Comment, context: Any, attrs: Any) -> None:
-    """``session.refresh(comment)``: its unflushed change is replaced by the row."""
-    if attrs is None or COUNTED & set(attrs):
-        _undo_unflushed(object_session(comment), comment)
-
-
-def comment_detached(session: Session, obj: object) -> None:
-    """``session.expunge(comment)`` (or close): its unflushed change leaves with it."""
-    if isinstance(obj, Comment):
-        _undo_unflushed(session, obj)
+    """``session.refresh(comment[, attrs])``: the refreshed attributes' changes are gone."""
+    _resync(object_session(comment), comment, quiet=True)
 
 
 def flush_starting(session: Session, flush_context: UOWTransaction, instances: object) -> None:
-    """before_flush: check the changed comments are current, count the deletes, write the ledger.
+    """Write what the flush will write (never the memory), then let the flush run.
 
-    Locking the changed comments and comparing versions first means a stale copy
-    raises StaleDataError (and the request is retried) before any counter moves.
+    Memory is dropped first: the parents' counters come back from the rows the
+    counting UPDATEs return, or are read again, so memory never outlives a flush.
     """
-    lock_current(session, comments_changing_counters(session))
-    deleted = list(session.deleted)
+    memory = _memory(session)
+    for parent in memory.bumped:
+        state = inspect(parent)
+        if state.session_id == session.hash_key and state.key and not state.deleted:
+            session.expire(parent, list(COUNTERS[type(parent)]))
     with session.no_autoflush:
-        for obj in deleted:
-            if isinstance(obj, Comment):
-                _move_comment(session, obj, None)
-        for obj in deleted:
-            if isinstance(obj, Thread):
-                board = _thread_board(session, obj)
-                if board is not None:
-                    change = thread_membership(obj.comment_count, -1)
-                    _bump(
-                        session, board, thread_count=change.threads, comment_count=change.comments
-                    )
-                _ledger(session).rows.thread_leaves_board(row_id(obj))
-    ledger = session.info.get(LEDGER)
-    if ledger is not None and ledger.rows:
-        ledger.rows.apply(session.connection(), session)
+        count_flush(session)
+    memory.flushing = True
 
 
 STRATEGY = CounterStrategy(
     name="attribute",
     listeners=(
+        *GUARDS,
         Listener(Comment.message, "set", message_set),
         Listener(Comment.thread, "set", thread_set),
         Listener(Comment.thread_id, "set", thread_id_set),
         Listener(Thread.board, "set", board_set),
         Listener(Thread.board_id, "set", board_id_set),
-        Listener(Session, "transient_to_pending", object_added),
-        Listener(Session, "pending_to_transient", object_removed),
+        Listener(Session, "transient_to_pending", object_joined),
+        Listener(Session, "detached_to_persistent", object_returned),
+        Listener(Session, "pending_to_transient", object_left),
+        Listener(Session, "persistent_to_detached", object_left),
         Listener(Comment, "expire", comment_expired),
         Listener(Comment, "refresh", comment_refreshed),
-        Listener(Session, "persistent_to_detached", comment_detached),
         Listener(Session, "before_flush", flush_starting),
+        *FLUSH_CHECK,
         Listener(Session, "after_flush_postexec", _forget),
         Listener(Session, "after_commit", _forget),
         Listener(Session, "after_soft_rollback", _forget),
-        REFUSE_BULK_WRITES,
         *OWNED_COUNTERS,
         *BOOKKEEPING,
     ),

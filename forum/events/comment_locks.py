@@ -1,61 +1,72 @@
-"""Lock the comments a flush will change, and refuse stale copies, before any counter moves.
+"""Lock the comment rows a flush will change, refuse stale copies, and read what they hold.
 
 The ``attribute`` and ``before_flush`` strategies write the parents' counters
-before the flush writes the comment rows. If a comment was edited or deleted
-by another transaction after this session loaded it, the delta computed from
-the stale copy must never reach a counter: the version check on the comment's
-own UPDATE/DELETE comes too late (a decrement may already have hit the
-counter's CHECK >= 0). So the comment rows are locked first, in id order, and
-their versions compared; a mismatch raises StaleDataError, which the request
-retry runs again from fresh rows.
+before the flush writes the comments. So, first, the comment rows the flush
+will update or delete are locked (``SELECT ... FOR UPDATE``, in id order) and
+their versions compared with the ones this session loaded: a comment another
+transaction changed or deleted since raises StaleDataError, and the request
+is retried from fresh rows, before any counter moves.
+
+The same statement returns each row's thread and, where the session does not
+hold the committed message (expired, ``load_only``, ``refresh`` of other
+columns), the message: the old side of every change is what the row holds,
+never a guess from a partially loaded object.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE, get_history
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..models import Comment
-from .history import changed, committed_value
+from ..words import word_count
+from .flush_plan import CommentWrite, Share
+from .history import committed_value
 
 comments = Comment.__table__
 
-#: The attributes whose change moves a counter.
-COUNTED_ATTRIBUTES = ("message", "thread", "thread_id")
+_UNKNOWN = object()
 
 
-def comments_changing_counters(session: Session) -> list[Comment]:
-    """Persistent comments this flush will update (in a counted attribute) or delete."""
-    found = [obj for obj in session.deleted if isinstance(obj, Comment)]
-    found += [
-        obj
-        for obj in session.dirty
-        if isinstance(obj, Comment) and any(changed(obj, key) for key in COUNTED_ATTRIBUTES)
-    ]
-    return found
+def _loaded_committed_message(comment: Comment) -> object:
+    """The message as last loaded or flushed, or _UNKNOWN when the session does not hold it."""
+    history = get_history(comment, "message", passive=PASSIVE_NO_INITIALIZE)
+    if history.deleted:
+        return history.deleted[0]
+    if history.unchanged:
+        return history.unchanged[0]
+    return _UNKNOWN
 
 
-def lock_current(session: Session, targets: Iterable[Comment]) -> None:
-    """``SELECT ... FOR UPDATE`` the rows in id order; raise if any is not as loaded."""
-    expected = {c.id: committed_value(c, "version") for c in targets}
-    if not expected:
+def lock_and_read(session: Session, writes: Iterable[CommentWrite]) -> None:
+    """Lock the rows of the UPDATEs and DELETEs in ``writes`` and fill in their ``old`` share."""
+    targets = {w.comment.id: w for w in writes if w.old is None and inspect(w.comment).key}
+    if not targets:
         return
-    current = dict(
-        session.connection()
-        .execute(
-            select(comments.c.id, comments.c.version)
-            .where(comments.c.id.in_(sorted(expected)))
+    messages = {cid: _loaded_committed_message(w.comment) for cid, w in targets.items()}
+    columns = [comments.c.id, comments.c.version, comments.c.thread_id]
+    if any(m is _UNKNOWN for m in messages.values()):
+        columns.append(comments.c.message)
+    rows = {
+        row.id: row
+        for row in session.connection().execute(
+            select(*columns)
+            .where(comments.c.id.in_(sorted(targets)))
             .order_by(comments.c.id)
             .with_for_update()
         )
-        .all()
-    )
-    for comment_id, version in expected.items():
-        if current.get(comment_id) != version:
+    }
+    for comment_id, write in targets.items():
+        row = rows.get(comment_id)
+        if row is None or row.version != committed_value(write.comment, "version"):
             raise StaleDataError(
                 f"comment {comment_id} was changed or deleted by another transaction "
                 "after this session loaded it"
             )
+        message = messages[comment_id]
+        words = word_count(row.message if message is _UNKNOWN else message)  # type: ignore[arg-type]
+        write.old = Share(row.thread_id, words)

@@ -86,7 +86,10 @@ def _forget_inserted(session: Session, flush_context: Any) -> None:
 
 
 def _forget_refreshed(session: Session) -> None:
-    session.info.pop(REFRESHED, None)
+    """Committed for good: only the outermost commit. Releasing a SAVEPOINT keeps the list,
+    since an enclosing savepoint or transaction may still roll those values back."""
+    if not session.in_nested_transaction():
+        session.info.pop(REFRESHED, None)
 
 
 def _expire_refreshed(session: Session, previous_transaction: SessionTransaction) -> None:
