@@ -119,6 +119,8 @@ class BackgroundRunner(RefreshRunner):
                 job = self.scheduler.get_job(self.JOB)
                 if job is None:
                     self.scheduler.add_job(self._run, "date", run_date=run_at, id=self.JOB)
+                elif self.failures and job.next_run_time and job.next_run_time > run_at:
+                    pass  # backing off after a failure: the pending retry covers this request
                 else:
                     job.modify(next_run_time=run_at)
         except Exception:
