@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy import Engine, text, update
 from sqlalchemy.orm import Session
 
-from forum.events import search_refresh
 from forum.models import Board, Comment, SearchRefreshState, Thread
 from forum.search import refresh as refresh_module
+from forum.search import requests as search_refresh
 from forum.search.query import search
 from forum.search.refresh import LOCK_KEY, refresh_status, refresh_until_fresh
 from forum.search.runners import BackgroundRunner, CeleryRunner, InlineRunner, RefreshRunner

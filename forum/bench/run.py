@@ -20,8 +20,8 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 
 from .. import events
-from ..events import search_refresh
 from ..models import Comment, Thread, User
+from ..search import requests as search_refresh
 from ..search.query import search
 from ..search.refresh import refresh_until_fresh
 from ..search.runners import BackgroundRunner

@@ -31,11 +31,11 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Mapper, Session, object_session
 
 from ..models import Board, Comment, Thread
+from ..orm_history import changed
 from .bulk_guard import GUARDS
 from .copies import BOOKKEEPING
 from .deltas import BoardDelta, ThreadDelta
 from .flush_plan import Share
-from .history import changed
 from .ownership import OWNED_COUNTERS
 from .parent_updates import ParentUpdates
 from .rows_written import (

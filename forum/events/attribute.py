@@ -41,6 +41,7 @@ from sqlalchemy.orm.state import InstanceState
 from sqlalchemy.orm.util import identity_key
 
 from ..models import Board, Comment, Thread
+from ..orm_history import changed, committed_value
 from ..words import word_count
 from .bulk_guard import GUARDS
 from .copies import BOOKKEEPING, COUNTERS, REFRESHED, is_new, new_object
@@ -48,7 +49,6 @@ from .deltas import ThreadDelta, thread_membership
 from .flush_check import FLUSH_CHECK
 from .flush_counts import count_flush
 from .flush_plan import UNCHANGED, Share, thread_key, written_board, written_thread
-from .history import changed, committed_value
 from .ownership import OWNED_COUNTERS
 from .strategy import CounterStrategy, Listener
 

@@ -23,9 +23,9 @@ from sqlalchemy.orm.attributes import PASSIVE_NO_INITIALIZE, get_history
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..models import Comment
+from ..orm_history import committed_value
 from ..words import word_count
 from .flush_plan import CommentWrite, Share
-from .history import committed_value
 
 comments = Comment.__table__
 

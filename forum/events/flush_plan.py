@@ -33,8 +33,8 @@ from sqlalchemy.orm.attributes import get_history as _get_history
 from sqlalchemy.orm.state import InstanceState
 
 from ..models import Board, Comment, Thread
+from ..orm_history import changed, committed_value
 from ..words import word_count
-from .history import changed, committed_value
 
 _PENDING = PASSIVE_NO_INITIALIZE | INCLUDE_PENDING_MUTATIONS
 

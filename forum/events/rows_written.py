@@ -17,9 +17,9 @@ from sqlalchemy.orm import Mapper, object_session
 from sqlalchemy.orm.state import InstanceState
 
 from ..models import Comment
+from ..orm_history import changed, committed_value
 from ..words import word_count
 from .flush_plan import Share
-from .history import changed, committed_value
 
 OLD_ROWS = "forum.comment_old_rows"
 

@@ -12,8 +12,8 @@ import atexit
 from pyramid.config import Configurator
 from sqlalchemy import Engine
 
-from ..events import search_refresh
 from ..settings import ForumSettings
+from . import requests as search_refresh
 from .runners import BackgroundRunner, CeleryRunner, InlineRunner, RefreshRunner
 
 

@@ -14,7 +14,7 @@ from pyramid.response import FileResponse
 from pyramid.view import view_config
 
 from ... import events
-from ...events import search_refresh
+from ...search import requests as search_refresh
 
 PLOT_NAME = re.compile(r"[a-z_]+\.png")
 

@@ -1,10 +1,10 @@
 """Asking for a search refresh: only when searchable text changed, only after commit.
 
-``RefreshSearchViewMixin`` (``forum.models.searchable``, the idea from the blog
-post in shared/references) registers these flush listeners on each searchable
-model in ``__declare_last__``.
-They mark the session only when a column in the model's ``__searchable__``
-really changed (a title, a message, a comment's thread, an insert or a delete),
+Every mapped class that declares ``__searchable__`` (``forum.models.searchable``)
+gets these flush listeners when this module is imported: the models declare
+what feeds the search view and know nothing of how it is refreshed. They mark
+the session only when a column in the model's ``__searchable__`` really
+changed (a title, a message, a comment's thread, an insert or a delete),
 never for counter updates. Then, for a marked session:
 
 * just before it commits, the session bumps ``search_refresh_state.generation``
@@ -25,9 +25,10 @@ from typing import Any
 from sqlalchemy import Connection, event, update
 from sqlalchemy.orm import Mapper, Session, object_session
 
+from ..models import Base
 from ..models.search_state import SearchRefreshState
-from ..search.runners import RefreshRunner
-from .history import changed
+from ..orm_history import changed
+from .runners import RefreshRunner
 
 DIRTY = "forum.search_dirty"
 #: Where forum.models.get_tm_session puts the session's transaction manager.
@@ -47,10 +48,15 @@ def active_runner() -> RefreshRunner | None:
 
 
 def listen_for_changes(cls: type) -> None:
-    """Called by RefreshSearchViewMixin.__declare_last__ for each searchable model."""
+    """Ask for a refresh when a row of ``cls`` is written with a searchable change."""
     event.listen(cls, "after_insert", _row_written)
     event.listen(cls, "after_delete", _row_written)
     event.listen(cls, "after_update", _row_updated)
+
+
+def searchable_classes() -> list[type]:
+    """The mapped classes whose text feeds the search view."""
+    return [m.class_ for m in Base.registry.mappers if getattr(m.class_, "__searchable__", ())]
 
 
 def _row_written(mapper: Mapper, connection: Connection, target: Any) -> None:
@@ -105,3 +111,7 @@ def _committed(session: Session) -> None:
 @event.listens_for(Session, "after_rollback")
 def _rolled_back(session: Session) -> None:
     session.info.pop(DIRTY, None)
+
+
+for _cls in searchable_classes():
+    listen_for_changes(_cls)
