@@ -10,7 +10,9 @@ without another SELECT. Three details make that exact:
 * a parent named only by its key may still be pending in the session (a
   thread created in this transaction): ``new_object`` finds it;
 * a copy refreshed inside a SAVEPOINT that is then rolled back must not keep
-  the rolled-back value: its counters are expired after the rollback.
+  the rolled-back value: its counters are expired after the rollback;
+* a thread or board detached and then added back may carry counters its row
+  no longer holds: they are expired as it returns.
 """
 
 from __future__ import annotations
@@ -100,10 +102,18 @@ def _expire_refreshed(session: Session, previous_transaction: SessionTransaction
             session.expire(copy, list(COUNTERS[type(copy)]))
 
 
+def _reread_returning_parent(session: Session, obj: object) -> None:
+    """A thread or board added back after being detached carries the counters it had
+    then: other writes (or a rollback) may have changed its row since. Read them again."""
+    if type(obj) in COUNTERS:
+        session.expire(obj, list(COUNTERS[type(obj)]))
+
+
 BOOKKEEPING = (
     Listener(Thread, "after_insert", _remember_inserted),
     Listener(Board, "after_insert", _remember_inserted),
     Listener(Session, "after_flush_postexec", _forget_inserted),
     Listener(Session, "after_commit", _forget_refreshed),
     Listener(Session, "after_soft_rollback", _expire_refreshed),
+    Listener(Session, "detached_to_persistent", _reread_returning_parent),
 )
