@@ -58,13 +58,22 @@ _NOT_SET = object()
 
 
 @dataclass
+class ThreadShown:
+    """Where a thread's counts are, for its board's loaded counters."""
+
+    row_board: Board | None  # the board its row names (None for a new thread)
+    board: Board | None  # the board whose loaded counts include it now
+    comments: int = 0  # the comments it brought there, when memory moved it
+
+
+@dataclass
 class Memory:
     """What this session's loaded parents show beyond their rows, since the last flush."""
 
     #: comment -> (the share its row holds, the share memory shows for it)
     comments: dict[InstanceState, tuple[Share | None, Share | None]] = field(default_factory=dict)
-    #: thread -> the board whose loaded counts include it
-    boards: dict[InstanceState, Board | None] = field(default_factory=dict)
+    #: thread -> where its row puts it, and where memory shows it
+    threads: dict[InstanceState, ThreadShown] = field(default_factory=dict)
     #: persistent parents whose loaded counters show more than their rows
     bumped: list[Any] = field(default_factory=list)
     #: thread id -> the Thread object a comment names by relationship (maybe not attached yet)
@@ -114,20 +123,46 @@ def _loaded(session: Session, cls: type, pk: Any, *, quiet: bool) -> Any:
     return found
 
 
-def _board_of(session: Session, thread: Thread, *, quiet: bool) -> Board | None:
-    """The board whose loaded counts include ``thread``."""
-    boards = _memory(session).boards
+def _thread_shown(session: Session, thread: Thread, *, quiet: bool) -> ThreadShown:
+    """Where memory shows ``thread``: first its row's board (loaded unless quiet)."""
+    threads = _memory(session).threads
     state = inspect(thread)
-    if state not in boards:
+    if state not in threads:
         if is_new(thread):
-            return None  # counted on its board once it joins the session
-        board_id = (
-            state.committed_state.get("board_id", state.dict.get("board_id"))
-            if quiet
-            else committed_value(thread, "board_id")
-        )
-        boards[state] = _loaded(session, Board, board_id, quiet=quiet)
-    return boards[state]
+            row_board = None  # counted on its board once it joins the session
+        else:
+            board_id = (
+                state.committed_state.get("board_id", state.dict.get("board_id"))
+                if quiet
+                else committed_value(thread, "board_id")
+            )
+            row_board = _loaded(session, Board, board_id, quiet=quiet)
+        threads[state] = ThreadShown(row_board, row_board)
+    return threads[state]
+
+
+def _show_thread_on(
+    session: Session, thread: Thread, shown: ThreadShown, board: Board | None, *, quiet: bool
+) -> None:
+    """Move ``thread`` (one thread and its comments) to ``board`` in memory."""
+    if board is shown.board:
+        return
+    if shown.board is None or shown.board is shown.row_board:
+        # Its count as loaded now; later comments to it follow it (_show_on_thread).
+        if quiet and "comment_count" not in inspect(thread).dict:
+            return  # nothing known to move: right after the flush
+        shown.comments = thread.comment_count
+    for target, sign in ((shown.board, -1), (board, 1)):
+        if target is not None:
+            change = thread_membership(shown.comments, sign)
+            _bump(
+                session,
+                target,
+                quiet=quiet,
+                thread_count=change.threads,
+                comment_count=change.comments,
+            )
+    shown.board = board
 
 
 def _show_on_thread(
@@ -137,9 +172,12 @@ def _show_on_thread(
     if thread is None or not delta:
         return
     _bump(session, thread, quiet=quiet, word_count=delta.words, comment_count=delta.comments)
-    board = _board_of(session, thread, quiet=quiet) if delta.comments else None
-    if board is not None:
-        _bump(session, board, quiet=quiet, comment_count=delta.comments)
+    if not delta.comments:
+        return
+    shown = _thread_shown(session, thread, quiet=quiet)
+    shown.comments += delta.comments
+    if shown.board is not None:
+        _bump(session, shown.board, quiet=quiet, comment_count=delta.comments)
 
 
 def _show_move(session: Session, old: Share | None, new: Share | None, *, quiet: bool) -> None:
@@ -238,28 +276,28 @@ def _resync(
 
 def _resync_thread(session: Session, thread: Thread, board: Any = _NOT_SET) -> None:
     """Show ``thread`` (with its comments) on the board it would be written on now."""
-    memory = _memory(session)
-    if memory.flushing:
+    if _memory(session).flushing:
         return
     with session.no_autoflush:
-        shown = _board_of(session, thread, quiet=False)
+        shown = _thread_shown(session, thread, quiet=False)
         if board is _NOT_SET:
             board = written_board(thread)
         if not isinstance(board, Board):
             board = _loaded(session, Board, board, quiet=False)
-        if board is shown:
-            return
-        for target, sign in ((shown, -1), (board, 1)):
-            if target is not None:
-                change = thread_membership(thread.comment_count, sign)
-                _bump(
-                    session,
-                    target,
-                    quiet=False,
-                    thread_count=change.threads,
-                    comment_count=change.comments,
-                )
-        memory.boards[inspect(thread)] = board
+        _show_thread_on(session, thread, shown, board, quiet=False)
+
+
+def _take_back_thread(session: Session, thread: Thread, *, leaving: bool) -> None:
+    """The thread's unflushed board change was discarded (expired, refreshed) or leaves
+    the session with it: show it on its row's board again, reading nothing."""
+    memory = session.info.get(MEMORY)
+    shown = memory.threads.get(inspect(thread)) if memory is not None else None
+    if shown is None or memory.flushing:  # the flush expires server defaults: not a discard
+        return
+    if leaving or not (changed(thread, "board") or changed(thread, "board_id")):
+        _show_thread_on(session, thread, shown, shown.row_board, quiet=True)
+    if leaving:
+        del memory.threads[inspect(thread)]
 
 
 # --- the listeners -------------------------------------------------------------
@@ -318,10 +356,10 @@ def _start_from_zero(session: Session, parent: Thread | Board) -> None:
                 parent.comment_count += 1
     else:
         parent.thread_count = parent.comment_count = 0
-        for state, board in memory.boards.items():
-            if board is parent and state.obj() is not None:
+        for shown in memory.threads.values():
+            if shown.board is parent:
                 parent.thread_count += 1
-                parent.comment_count += state.obj().comment_count
+                parent.comment_count += shown.comments
 
 
 def object_left(session: Session, obj: object) -> None:
@@ -333,17 +371,8 @@ def object_left(session: Session, obj: object) -> None:
     if isinstance(obj, Comment) and state in memory.comments:
         row, shown = memory.comments.pop(state)
         _show_move(session, shown, row, quiet=True)
-    elif isinstance(obj, Thread) and is_new(obj) and state in memory.boards:
-        board = memory.boards.pop(state)
-        if board is not None:
-            change = thread_membership(obj.comment_count, -1)
-            _bump(
-                session,
-                board,
-                quiet=True,
-                thread_count=change.threads,
-                comment_count=change.comments,
-            )
+    elif isinstance(obj, Thread):
+        _take_back_thread(session, obj, leaving=True)
 
 
 def comment_expired(comment: Comment | None, attrs: Any) -> None:
@@ -355,6 +384,19 @@ def comment_expired(comment: Comment | None, attrs: Any) -> None:
 def comment_refreshed(comment: Comment, context: Any, attrs: Any) -> None:
     """``session.refresh(comment[, attrs])``: the refreshed attributes' changes are gone."""
     _resync(object_session(comment), comment, quiet=True)
+
+
+def thread_expired(thread: Thread | None, attrs: Any) -> None:
+    """``session.expire(thread[, attrs])``: a discarded move is taken back from memory."""
+    session = object_session(thread) if thread is not None else None
+    if session is not None:
+        _take_back_thread(session, thread, leaving=False)
+
+
+def thread_refreshed(thread: Thread, context: Any, attrs: Any) -> None:
+    session = object_session(thread)
+    if session is not None:
+        _take_back_thread(session, thread, leaving=False)
 
 
 def flush_starting(session: Session, flush_context: UOWTransaction, instances: object) -> None:
@@ -388,6 +430,8 @@ STRATEGY = CounterStrategy(
         Listener(Session, "persistent_to_detached", object_left),
         Listener(Comment, "expire", comment_expired),
         Listener(Comment, "refresh", comment_refreshed),
+        Listener(Thread, "expire", thread_expired),
+        Listener(Thread, "refresh", thread_refreshed),
         Listener(Session, "before_flush", flush_starting),
         *FLUSH_CHECK,
         Listener(Session, "after_flush_postexec", _forget),
