@@ -152,7 +152,8 @@ def testapp(app, connection: Connection, counter_strategy: str):
 
     from forum.models import TEST_CONNECTION_KEY
 
-    events.use(counter_strategy)  # building the app installs the configured default
+    # building the app installed the configured default on its session factory
+    events.install(app.registry["dbsession_factory"], counter_strategy)
     return TestApp(app, extra_environ={TEST_CONNECTION_KEY: connection})
 
 

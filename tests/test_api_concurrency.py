@@ -22,8 +22,9 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
-from sqlalchemy.orm import Session
 from webtest.http import StopableWSGIServer
+
+from forum.events import CountedSession
 
 from .factories import TEST_PASSWORD, make_board, make_thread, make_user
 
@@ -64,7 +65,7 @@ class Client:
 
 @pytest.fixture
 def server(app, committed_engine):
-    with Session(committed_engine) as session:
+    with CountedSession(committed_engine) as session:
         mod = make_user(session, "mod", role="moderator")
         one, two = make_board(session, "one"), make_board(session, "two")
         t1 = make_thread(session, one, mod, "first thread opening post")

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from forum.events import CountedSession
 from forum.models import Comment, Thread
 
 from .counter_helpers import assert_no_drift, stored_board, stored_thread
@@ -46,7 +47,7 @@ def is_retryable(error: Exception) -> bool:
 def run_transaction(engine: Engine, work: Callable[[Session], None], stats: Counter) -> None:
     """Run ``work`` in its own transaction, again after a retryable error."""
     for _ in range(20):
-        with Session(engine) as session:
+        with CountedSession(engine) as session:
             try:
                 work(session)
                 session.commit()
@@ -66,7 +67,7 @@ def run_transaction(engine: Engine, work: Callable[[Session], None], stats: Coun
 @pytest.fixture
 def two_threads(committed_engine: Engine):
     """Two committed threads on two boards, each with an opening post."""
-    with Session(committed_engine) as session:
+    with CountedSession(committed_engine) as session:
         alice = make_user(session, "alice")
         one, two = make_board(session, "one"), make_board(session, "two")
         t1 = make_thread(session, one, alice, "first thread opening post")
@@ -139,7 +140,7 @@ def test_concurrent_increments_are_not_lost(two_threads):
     both_loaded = threading.Barrier(2)
 
     def add(message: str) -> None:
-        with Session(engine) as session:
+        with CountedSession(engine) as session:
             thread = session.get(Thread, t1)
             assert thread.word_count == 4  # both see the value before either change
             both_loaded.wait()
@@ -156,7 +157,7 @@ def test_concurrent_increments_are_not_lost(two_threads):
 
 
 def _comment_in(engine: Engine, thread_id: uuid.UUID, author_id: int, message: str) -> uuid.UUID:
-    with Session(engine) as session:
+    with CountedSession(engine) as session:
         comment = Comment(thread_id=thread_id, author_id=author_id, message=message)
         session.add(comment)
         session.commit()
@@ -167,7 +168,7 @@ def test_two_sessions_deleting_the_same_comment_decrement_once(two_threads):
     engine, author_id, (t1, _), (board_one, _) = two_threads
     comment_id = _comment_in(engine, t1, author_id, "doomed comment here")
 
-    first, second = Session(engine), Session(engine)
+    first, second = CountedSession(engine), CountedSession(engine)
     try:
         first.delete(first.get(Comment, comment_id))
         second.delete(second.get(Comment, comment_id))

@@ -11,10 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from forum import events
+from forum.events import CountedSession
 from forum.models import Comment, Thread
 
 from .conftest import World
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("counter_strategy")
 
 def another_transaction(connection: Connection, change) -> None:
     """Commit ``change(session)`` from a second session, as another request would."""
-    with Session(bind=connection, join_transaction_mode="create_savepoint") as other:
+    with CountedSession(bind=connection, join_transaction_mode="create_savepoint") as other:
         change(other)
         other.commit()
 
@@ -102,7 +102,7 @@ def test_a_delta_and_a_move_lock_threads_in_one_order(committed_engine: Engine, 
     trade-off): PostgreSQL detects the deadlock, and the retry makes it right.
     """
     engine = committed_engine
-    with Session(engine) as s:
+    with CountedSession(engine) as s:
         alice = make_user(s)
         one, two = make_board(s, "one"), make_board(s, "two")
         x = make_thread(s, one, alice, "a b", title="x")
@@ -113,7 +113,7 @@ def test_a_delta_and_a_move_lock_threads_in_one_order(committed_engine: Engine, 
     deadlocks = []
 
     def flush_once(comment_into, move) -> None:
-        with Session(engine) as s:
+        with CountedSession(engine) as s:
             moved = s.get(Thread, move)
             connection = s.connection()
             with s.no_autoflush:  # one flush: the comment and the move together

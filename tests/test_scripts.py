@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import URL
-from sqlalchemy.orm import Session
 
 from forum.database import drop_database
+from forum.events import CountedSession
 from forum.models import Board, Thread, User
 
 from .counter_helpers import stored_board, stored_thread
@@ -43,7 +43,7 @@ def test_forum_user_adds_members_and_moderators(committed_engine: Engine):
     assert "created member carol" in result.stdout
     result = run("forum-user", INI, "add", "dave", "--moderator", stdin="another long one\n")
     assert result.returncode == 0, result.stderr
-    with Session(committed_engine) as session:
+    with CountedSession(committed_engine) as session:
         roles = dict(session.execute(select(User.username, User.role)).all())
     assert roles == {"carol": "member", "dave": "moderator"}
 
@@ -59,7 +59,7 @@ def test_forum_user_refuses_bad_input(committed_engine: Engine, name, password, 
     result = run("forum-user", INI, "add", name, stdin=password + "\n")
     assert result.returncode == 1
     assert message in result.stderr
-    with Session(committed_engine) as session:
+    with CountedSession(committed_engine) as session:
         assert session.scalar(select(User.id)) is None
 
 
@@ -76,7 +76,7 @@ def test_forum_user_refuses_a_taken_name(committed_engine: Engine):
 @pytest.fixture
 def drifted(committed_engine: Engine):
     """Committed data whose counters were then corrupted behind the ORM's back."""
-    with Session(committed_engine) as session:
+    with CountedSession(committed_engine) as session:
         alice = make_user(session)
         board = make_board(session)
         busy = make_thread(session, board, alice, "one two three", title="busy")
@@ -159,7 +159,7 @@ def test_initialize_db_migrates_and_loads_demo_data_once(database_url: URL):
         from sqlalchemy import create_engine
 
         engine = create_engine(url)
-        with Session(engine) as session:
+        with CountedSession(engine) as session:
             assert session.scalar(select(User.role).where(User.username == "moderator")) == (
                 "moderator"
             )

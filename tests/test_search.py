@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Connection, insert, text
 from sqlalchemy.orm import Session
 
+from forum.events import CountedSession
 from forum.models import Comment
 from forum.search import query as search_query
 
@@ -289,7 +290,7 @@ def test_a_search_uses_the_gin_index_in_both_branches(committed_engine):
     from forum.models import Thread
 
     engine: Engine = committed_engine
-    with Session(engine) as session:
+    with CountedSession(engine) as session:
         alice = make_user(session)
         board = make_board(session)
         session.commit()

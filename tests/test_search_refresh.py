@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text, update
-from sqlalchemy.orm import Session
 
+from forum.events import CountedSession
 from forum.models import Board, Comment, SearchRefreshState, Thread
 from forum.search import refresh as refresh_module
 from forum.search import requests as search_refresh
@@ -80,7 +80,7 @@ def engine(committed_engine: Engine) -> Iterator[Engine]:
 @pytest.fixture
 def forum(engine: Engine):
     """A board pair and a thread on each, written with no runner (nothing refreshed yet)."""
-    with Session(engine) as session:
+    with CountedSession(engine) as session:
         alice = make_user(session)
         one, two = make_board(session, "one"), make_board(session, "two")
         t1 = make_thread(session, one, alice, "opening post", title="First")
@@ -103,7 +103,7 @@ def found(engine: Engine, query: str, board_id: int | None = None) -> int:
 
 def hits(engine: Engine, query: str, board_id: int | None = None) -> list:
     """What a search of the materialized form answers."""
-    with Session(engine) as session:
+    with CountedSession(engine) as session:
         board = session.get(Board, board_id) if board_id else None
         return search(session, query, form="materialized", board=board).hits
 
@@ -120,7 +120,7 @@ def fresh(engine: Engine) -> bool:
 
 def exercise(engine: Engine, forum: dict) -> None:
     """A new comment, an edit, a move and a delete each show in the materialized view."""
-    with Session(engine) as session:
+    with CountedSession(engine) as session:
         comment = Comment(thread_id=forum["t1"], author_id=forum["author"], message="kohlrabi soup")
         session.add(comment)
         session.commit()
@@ -242,7 +242,7 @@ def test_celery_burst_of_fifty_writes_costs_a_few_refreshes(engine, forum, celer
 
 
 def _burst(engine: Engine, forum: dict, writes: int) -> None:
-    with Session(engine) as session:
+    with CountedSession(engine) as session:
         for n in range(writes):
             session.add(
                 Comment(
@@ -275,7 +275,7 @@ def test_a_rolled_back_write_asks_for_nothing_and_never_shows(engine: Engine, fo
     recorder = Recorder(InlineRunner(engine))
     search_refresh.use(recorder)
     generation = refresh_status(engine.connect())["generation"]
-    with Session(engine) as session:
+    with CountedSession(engine) as session:
         session.add(Comment(thread_id=forum["t1"], author_id=forum["author"], message="ghostword"))
         session.flush()
         session.rollback()
@@ -289,7 +289,7 @@ def test_a_rolled_back_write_asks_for_nothing_and_never_shows(engine: Engine, fo
 def test_only_searchable_changes_ask(engine: Engine, forum: dict):
     recorder = Recorder()
     search_refresh.use(recorder)
-    with Session(engine) as session:
+    with CountedSession(engine) as session:
         thread = session.get(Thread, forum["t1"])
         thread.last_activity_at = text("clock_timestamp()")  # not searchable
         thread.comment_count += 0
@@ -354,7 +354,7 @@ def test_a_write_during_a_refresh_shows_after_the_next(engine: Engine, forum: di
         if written:
             return
         written.append(True)
-        with Session(engine) as session:
+        with CountedSession(engine) as session:
             session.add(
                 Comment(
                     thread_id=forum["t1"], author_id=forum["author"], message="meanwhile radish"
@@ -402,7 +402,7 @@ def test_the_lock_is_released_when_its_holder_dies(engine: Engine, database_url)
 
 def test_a_missed_request_is_caught_by_the_safety_refresh(engine: Engine, forum: dict):
     search_refresh.use(Recorder())  # asks, but nobody listens: as if the process died
-    with Session(engine) as session:
+    with CountedSession(engine) as session:
         session.add(Comment(thread_id=forum["t1"], author_id=forum["author"], message="lost leek"))
         session.commit()
     assert not fresh(engine)
@@ -425,11 +425,11 @@ def test_a_failing_refresh_never_fails_the_request(
 
     monkeypatch.setattr(refresh_module, "_refresh_once", broken)
     search_refresh.use(InlineRunner(engine))
-    with caplog.at_level(logging.ERROR), Session(engine) as session:
+    with caplog.at_level(logging.ERROR), CountedSession(engine) as session:
         session.add(Comment(thread_id=forum["t1"], author_id=forum["author"], message="beet"))
         session.commit()  # no exception: the write is committed
     assert "inline search refresh failed" in caplog.text
-    with Session(engine) as session:
+    with CountedSession(engine) as session:
         assert session.query(Comment).filter_by(message="beet").count() == 1
 
 
@@ -448,7 +448,7 @@ def test_a_failing_refresh_is_retried_with_backoff(engine: Engine, forum: dict, 
     runner.start()
     try:
         search_refresh.use(runner)
-        with Session(engine) as session:
+        with CountedSession(engine) as session:
             session.add(Comment(thread_id=forum["t1"], author_id=forum["author"], message="okra"))
             session.commit()
         wait_until(lambda: found(engine, "okra") == 1, what="the retried refresh")

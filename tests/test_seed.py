@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from sqlalchemy import Engine, func, select, text
-from sqlalchemy.orm import Session
 
+from forum.events import CountedSession
 from forum.models import Board, Comment, Thread
 from forum.reconcile import reconcile
 from forum.seeding.corpus import BROAD_WORD, PHRASE, SELECTIVE_WORD, MarkerRates, message
@@ -47,7 +47,7 @@ def test_seed_loads_everything_with_exact_counters(committed_engine: Engine):
         committed_engine, SeedPlan(threads=40, comments=3000, boards=3, hot_threads=1, workers=2)
     )
     assert (report.threads, report.comments, report.boards) == (40, 3000, 3)
-    with Session(committed_engine) as session:
+    with CountedSession(committed_engine) as session:
         assert session.scalar(select(func.count()).select_from(Comment)) == 3000
         assert session.scalar(select(func.sum(Board.comment_count))) == 3000
         hot = session.get(Thread, report.hot_thread_ids[0])

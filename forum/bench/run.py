@@ -17,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select, text
-from sqlalchemy.orm import Session
 
 from .. import events
 from ..models import Comment, Thread, User
@@ -162,7 +161,7 @@ class Bench:
             self.engine,
             SeedPlan(threads=len(sizes), comments=sum(sizes), boards=2, sizes=sizes, seed=11),
         )
-        with Session(self.engine) as session:
+        with events.CountedSession(self.engine) as session:
             author_id = session.scalar(select(User.id).order_by(User.id).limit(1))
         world = World(author_id=author_id)
         for size, thread_id in zip(sizes, report.thread_ids, strict=True):
@@ -448,7 +447,7 @@ class Bench:
                 for form in ("live", "materialized"):
                     samples, found = [], None
                     for _ in range(self.scale.search_repeats):
-                        with Session(self.engine) as session:
+                        with events.CountedSession(self.engine) as session:
                             elapsed, found = timed(
                                 lambda q=q, f=form, s=session: search(
                                     s, q, form=f, timeout_ms=60_000
@@ -529,7 +528,7 @@ class Bench:
 
         def write() -> None:
             while time.monotonic() < stop_writing:
-                with Session(self.engine) as session:
+                with events.CountedSession(self.engine) as session:
                     comment = Comment(
                         thread=session.get(Thread, world.hot),
                         author_id=world.author_id,

@@ -82,7 +82,7 @@ class OrmSubject(Subject):
 
         for _ in range(MAX_ATTEMPTS):
             outcome.statements = 0
-            with Session(engine) as session:
+            with events.CountedSession(engine) as session:
                 connection = session.connection()
                 event.listen(connection, "before_cursor_execute", count)
                 try:

@@ -1,57 +1,78 @@
-"""The counter strategies, and choosing one.
+"""The counter strategies, and installing one on a session factory.
 
-Exactly one strategy is installed at a time, chosen at start-up by
-``forum.counter_strategy``. ``use()`` removes the active one before installing
-another, so the tests can run every strategy in one process.
+``includeme`` installs the strategy ``forum.counter_strategy`` names on the
+app's own session factory (``request.dbsession``). Code that makes sessions
+without the app (tests, forum-bench) uses ``CountedSession``, on which
+``use()`` installs a strategy; ``use()`` removes the one installed there
+before, so the tests can run every strategy in one process. A plain
+``sqlalchemy.orm.Session`` counts nothing.
 """
 
 from __future__ import annotations
 
 from pyramid.config import Configurator
+from sqlalchemy.orm import Session, sessionmaker
 
 from . import after_insert, attribute, before_flush
-from .bulk_guard import CountedSession, CounterBypassError
-from .strategy import CounterStrategy
+from .bulk_guard import CounterBypassError, GuardedSession
+from .strategy import CounterStrategy, session_class, strategy_of
 
-__all__ = ["STRATEGIES", "CountedSession", "CounterBypassError", "active", "use"]
+__all__ = [
+    "STRATEGIES",
+    "CountedSession",
+    "CounterBypassError",
+    "GuardedSession",
+    "active",
+    "install",
+    "strategy_of",
+    "use",
+]
 
 STRATEGIES: dict[str, CounterStrategy] = {
     strategy.name: strategy
     for strategy in (attribute.STRATEGY, before_flush.STRATEGY, after_insert.STRATEGY)
 }
 
-_active: CounterStrategy | None = None
+
+class CountedSession(GuardedSession):
+    """For sessions made directly, outside the app: ``use()`` installs a strategy here."""
 
 
-def use(name: str | CounterStrategy) -> CounterStrategy:
-    """Install strategy ``name`` (removing the active one); return it.
+def _strategy(name: str | CounterStrategy) -> CounterStrategy:
+    if isinstance(name, CounterStrategy):
+        return name
+    if name in STRATEGIES:
+        return STRATEGIES[name]
+    raise ValueError(f"unknown counter strategy {name!r}; choose one of: {', '.join(STRATEGIES)}")
 
+
+def install(target: sessionmaker | type[Session], name: str | CounterStrategy) -> CounterStrategy:
+    """Install strategy ``name`` on a session factory (or Session subclass); return it.
+
+    Replaces the strategy installed there before, if any. A sessionmaker whose
+    class does not refuse the legacy bulk methods is given one that does.
     A CounterStrategy object may be given instead of a name: forum-bench
     installs the naive versions it measures this way.
     """
-    global _active
-    if isinstance(name, CounterStrategy):
-        strategy = name
-    elif name in STRATEGIES:
-        strategy = STRATEGIES[name]
-    else:
-        raise ValueError(
-            f"unknown counter strategy {name!r}; choose one of: {', '.join(STRATEGIES)}"
-        )
-    if _active is not strategy:
-        if _active is not None:
-            _active.uninstall()
-        strategy.install()
-        _active = strategy
+    strategy = _strategy(name)
+    if isinstance(target, sessionmaker) and not issubclass(target.class_, GuardedSession):
+        target.class_ = type(target.class_.__name__, (GuardedSession, target.class_), {})
+    strategy.install(target)
     return strategy
 
 
-def active() -> CounterStrategy | None:
-    """The installed strategy, if any."""
-    return _active
+def use(name: str | CounterStrategy) -> CounterStrategy:
+    """Install strategy ``name`` on ``CountedSession`` (sessions made outside the app)."""
+    return install(CountedSession, name)
+
+
+def active(target: sessionmaker | type[Session] = CountedSession) -> CounterStrategy | None:
+    """The strategy installed on ``target`` (by default ``CountedSession``), if any."""
+    return session_class(target).__dict__.get("counter_strategy")
 
 
 def includeme(config: Configurator) -> None:
-    use(config.registry.settings["forum.settings"].counter_strategy)
-    # The legacy bulk methods fire no event: the app's sessions refuse them themselves.
-    config.registry["dbsession_factory"].class_ = CountedSession
+    install(
+        config.registry["dbsession_factory"],
+        config.registry.settings["forum.settings"].counter_strategy,
+    )

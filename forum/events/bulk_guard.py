@@ -4,8 +4,8 @@ Three kinds of call write rows without the flush seeing each one:
 
 * ORM bulk statements, ``session.execute(update(Comment)...)`` and kin;
 * the legacy bulk methods, ``bulk_save_objects``, ``bulk_insert_mappings`` and
-  ``bulk_update_mappings``, which fire no event at all (so the app's session
-  class, ``CountedSession``, refuses them itself);
+  ``bulk_update_mappings``, which fire no event at all (so the session class
+  every factory with counters gets, ``GuardedSession``, refuses them itself);
 * ``session.flush([objects])`` (deprecated), which writes some of the pending
   changes while the strategies would count all of them.
 
@@ -73,9 +73,10 @@ def _refuse_legacy(method: str, mapper_or_objects: Any) -> None:
             raise CounterBypassError(f"Session.{method}() on {cls.__name__} {ADVICE}")
 
 
-class CountedSession(Session):
-    """The app's session class: the legacy bulk methods fire no event, so they are
-    refused here for comments and threads (other classes pass through)."""
+class GuardedSession(Session):
+    """A session class that refuses the legacy bulk methods for comments and threads
+    (they fire no event); other classes pass through. ``forum.events.install`` gives
+    a session factory this class."""
 
     def bulk_save_objects(self, objects: Iterable[object], *args: Any, **kw: Any) -> None:
         objects = list(objects)
@@ -92,4 +93,5 @@ class CountedSession(Session):
 
 
 REFUSE_BULK_WRITES = Listener(Session, "do_orm_execute", refuse_bulk_writes)
+# ``Session`` here means "the session class the strategy is installed on" (strategy.py).
 GUARDS = (REFUSE_BULK_WRITES, Listener(Session, "before_flush", refuse_partial_flush))

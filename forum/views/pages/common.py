@@ -61,7 +61,8 @@ def template_globals(event: BeforeRender) -> None:
         return
     event.setdefault("current_user", current_user(request))
     event.setdefault("csrf_token", LazyCsrfToken(request))
-    event.setdefault("counter_strategy", events.active().name if events.active() else "none")
+    strategy = events.active(request.registry["dbsession_factory"])
+    event.setdefault("counter_strategy", strategy.name if strategy else "none")
     event.setdefault("flash_messages", request.session.pop_flash())
     event.setdefault("errors", {})
     event.setdefault("values", {})

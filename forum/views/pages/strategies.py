@@ -82,8 +82,9 @@ def strategies_page(request: Request) -> dict:
             html,
         )
         rendered = Markup(html)
+    strategy = events.active(request.registry["dbsession_factory"])
     return {
-        "active": events.active().name if events.active() else None,
+        "active": strategy.name if strategy else None,
         "search_view": settings.search_view,
         "search_refresh": settings.search_refresh
         if settings.search_view == "materialized"
