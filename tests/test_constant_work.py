@@ -102,3 +102,25 @@ def test_statements_per_write_do_not_grow_with_the_thread(dbsession: Session):
         assert all("comments.id" in s.split("WHERE", 1)[-1] for s in selects_of_comments), log
     assert_session_exact(dbsession)
     assert dbsession.scalar(select(Thread.comment_count).where(Thread.id == ids[1])) == 300
+
+
+def test_a_comment_read_for_update_is_not_locked_again(dbsession: Session, counter_strategy):
+    """The JSON API reads a comment FOR UPDATE before changing it: that lock is enough,
+    so an edit or a delete issues no statement but the comment's own and the counters'."""
+    alice = make_user(dbsession)
+    thread = make_thread(dbsession, make_board(dbsession), alice, "one two three")
+    dbsession.commit()
+    comment_id = dbsession.scalars(select(Comment.id).where(Comment.thread_id == thread.id)).one()
+    for change in ("edit", "delete"):
+        comment = dbsession.get(
+            Comment, comment_id, with_for_update=True, populate_existing=True
+        )
+        with statements_on(dbsession.connection()) as log:
+            if change == "edit":
+                comment.message = "one two three four"
+            else:
+                dbsession.delete(comment)
+            dbsession.flush()
+        assert not log.matching("FOR UPDATE"), (change, list(log))
+        assert len(log) == 2, (change, list(log))  # the comment's write and one counter UPDATE
+        assert_session_exact(dbsession)

@@ -44,6 +44,7 @@ from ..models import Board, Comment, Thread
 from ..orm_history import changed, committed_value
 from ..words import word_count
 from .bulk_guard import GUARDS
+from .comment_locks import LOCK_TRACKING
 from .copies import BOOKKEEPING, COUNTERS, REFRESHED, is_new, new_object
 from .deltas import ThreadDelta, thread_membership
 from .flush_check import FLUSH_CHECK
@@ -434,6 +435,7 @@ STRATEGY = CounterStrategy(
         Listener(Thread, "refresh", thread_refreshed),
         Listener(Session, "before_flush", flush_starting),
         *FLUSH_CHECK,
+        *LOCK_TRACKING,
         Listener(Session, "after_flush_postexec", _forget),
         Listener(Session, "after_commit", _forget),
         Listener(Session, "after_soft_rollback", _forget),

@@ -22,6 +22,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session, UOWTransaction
 
 from .bulk_guard import GUARDS
+from .comment_locks import LOCK_TRACKING
 from .copies import BOOKKEEPING
 from .flush_check import FLUSH_CHECK
 from .flush_counts import count_flush
@@ -41,6 +42,7 @@ STRATEGY = CounterStrategy(
         *GUARDS,
         Listener(Session, "before_flush", reconcile_counters),
         *FLUSH_CHECK,
+        *LOCK_TRACKING,
         *OWNED_COUNTERS,
         *BOOKKEEPING,
     ),

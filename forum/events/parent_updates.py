@@ -67,6 +67,8 @@ class ParentUpdates:
 
     def apply(self, connection: Connection, session: Session | None) -> None:
         """Issue the UPDATEs (none for a zero change) and refresh the session's copies."""
+        if self._apply_one_thread(connection, session):
+            return
         for thread_id in sorted({*self.threads, *self.leaving, *self.joining}):
             delta = self.threads.get(thread_id)
             if delta:
@@ -115,6 +117,48 @@ class ParentUpdates:
         self.boards.clear()
         self.leaving.clear()
         self.joining.clear()
+
+    def _apply_one_thread(self, connection: Connection, session: Session | None) -> bool:
+        """The usual write (one comment created or deleted): the thread's counters and its
+        board's in one statement, the thread's row locked first as always. Only when this
+        is the whole change: with several threads, the boards must wait for every thread."""
+        if len(self.threads) != 1 or self.boards or self.leaving or self.joining:
+            return False
+        ((thread_id, delta),) = self.threads.items()
+        if not delta.comments:
+            return False  # words only: the thread's UPDATE alone
+        thread = (
+            update(threads)
+            .where(threads.c.id == thread_id)
+            .values(
+                word_count=threads.c.word_count + delta.words,
+                comment_count=threads.c.comment_count + delta.comments,
+            )
+            .returning(threads.c.board_id, threads.c.word_count, threads.c.comment_count)
+            .cte("thread")
+        )
+        row = connection.execute(
+            update(boards)
+            .where(boards.c.id == thread.c.board_id)
+            .values(comment_count=boards.c.comment_count + delta.comments)
+            .returning(
+                boards.c.id,
+                boards.c.thread_count,
+                boards.c.comment_count.label("board_comment_count"),
+                thread.c.word_count,
+                thread.c.comment_count,
+            )
+        ).one_or_none()
+        self.threads.clear()
+        if row is not None:  # None: the thread is gone, and the comment's own write fails
+            refresh_copy(session, Thread, thread_id, row._mapping)
+            refresh_copy(
+                session,
+                Board,
+                row.id,
+                {"thread_count": row.thread_count, "comment_count": row.board_comment_count},
+            )
+        return True
 
     def _join(self, board: int | Board, change: BoardDelta) -> None:
         if isinstance(board, Board) and is_new(board):
