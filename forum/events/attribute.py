@@ -45,7 +45,7 @@ from ..orm_history import changed, committed_value
 from ..words import word_count
 from .bulk_guard import GUARDS
 from .comment_locks import LOCK_TRACKING
-from .copies import BOOKKEEPING, COUNTERS, REFRESHED, is_new, new_object
+from .copies import BOOKKEEPING, COUNTERS, REFRESHED, is_new, new_object, row_id
 from .deltas import ThreadDelta, thread_membership
 from .flush_check import FLUSH_CHECK
 from .flush_counts import count_flush
@@ -58,24 +58,43 @@ MEMORY = "forum.attribute_memory"
 _NOT_SET = object()
 
 
+#: A board as memory knows it: a persistent one by id, a new one (no id yet) by itself.
+BoardRef = Board | int
+
+
+def _board_ref(board: Board | int | None) -> BoardRef | None:
+    if isinstance(board, Board) and not is_new(board):
+        return board.id
+    return board
+
+
 @dataclass
 class ThreadShown:
-    """Where a thread's counts are, for its board's loaded counters."""
+    """Where a thread's counts are, for its board's counters in memory."""
 
-    row_board: Board | None  # the board its row names (None for a new thread)
-    board: Board | None  # the board whose loaded counts include it now
+    row_board: BoardRef | None  # the board its row names (None for a new thread)
+    board: BoardRef | None  # the board memory shows it on now
     comments: int = 0  # the comments it brought there, when memory moved it
 
 
 @dataclass
 class Memory:
-    """What this session's loaded parents show beyond their rows, since the last flush."""
+    """What this session shows on its parents beyond their rows, since the last flush.
+
+    A persistent parent's change is kept in ``pending`` by its key and shown on
+    its loaded copy when there is one; a copy loaded (or reloaded) later gets
+    it on load. Nothing is ever read from the database to show a change.
+    """
 
     #: comment -> (the share its row holds, the share memory shows for it)
     comments: dict[InstanceState, tuple[Share | None, Share | None]] = field(default_factory=dict)
     #: thread -> where its row puts it, and where memory shows it
     threads: dict[InstanceState, ThreadShown] = field(default_factory=dict)
-    #: persistent parents whose loaded counters show more than their rows
+    #: (Thread or Board, key) -> counter -> the change not written yet
+    pending: dict[tuple[type, Any], dict[str, int]] = field(default_factory=dict)
+    #: thread id -> comments added to a thread not loaded yet (its board is not known yet)
+    unrouted: dict[uuid.UUID, int] = field(default_factory=dict)
+    #: persistent copies whose counters show a pending change
     bumped: list[Any] = field(default_factory=list)
     #: thread id -> the Thread object a comment names by relationship (maybe not attached yet)
     hints: dict[uuid.UUID, Thread] = field(default_factory=dict)
@@ -91,94 +110,129 @@ def _forget(session: Session, *args: Any) -> None:
     session.info.pop(MEMORY, None)
 
 
-# --- showing a change on the loaded parents -----------------------------------
+# --- showing a change on the parents -------------------------------------------
 
 
-def _bump(session: Session, obj: Any, *, quiet: bool, **amounts: int) -> None:
-    """Change counters in memory: a new object's go into its INSERT (the flush recomputes
-    them anyway); a persistent one's are set as committed values, never flushed."""
+def _show_on_copy(session: Session, obj: Any, amounts: dict[str, int]) -> None:
+    """Add ``amounts`` to the loaded counters of a persistent copy (never flushed)."""
     state = inspect(obj)
+    changed_any = False
     for name, amount in amounts.items():
-        if not amount or (quiet and name not in state.dict):
-            continue  # quiet: not loaded, so it will be read from its row: nothing to show
-        value = getattr(obj, name) + amount
-        if state.key is None:
-            setattr(obj, name, value)
-        else:
-            set_committed_value(obj, name, value)
-            session.info.setdefault(REFRESHED, []).append(obj)  # a rollback expires it
-            _memory(session).bumped.append(obj)  # the flush replaces it with the row's
+        if amount and name in state.dict:  # not loaded: it will be, with the pending change
+            set_committed_value(obj, name, state.dict[name] + amount)
+            changed_any = True
+    if changed_any:
+        session.info.setdefault(REFRESHED, []).append(obj)  # a rollback expires it
+        _memory(session).bumped.append(obj)  # the flush replaces it with the row's
 
 
-def _loaded(session: Session, cls: type, pk: Any, *, quiet: bool) -> Any:
-    """The session's object for ``pk``: pending, in the identity map, or (not quiet) loaded."""
+def _add(session: Session, cls: type, parent: Any, **amounts: int) -> None:
+    """Show a change on a parent given as an object or a key."""
+    if parent is None or not any(amounts.values()):
+        return
+    if isinstance(parent, cls) and is_new(parent):
+        for name, amount in amounts.items():  # goes into its INSERT (recomputed at the flush)
+            setattr(parent, name, getattr(parent, name) + amount)
+        return
+    key = row_id(parent) if isinstance(parent, cls) else parent
+    pending = _memory(session).pending.setdefault((cls, key), {})
+    for name, amount in amounts.items():
+        pending[name] = pending.get(name, 0) + amount
+    copy = parent if isinstance(parent, cls) else _loaded(session, cls, key)
+    if copy is not None:
+        _show_on_copy(session, copy, amounts)
+
+
+def _loaded(session: Session, cls: type, pk: Any) -> Any:
+    """The session's object for ``pk`` (pending or in the identity map); never a SELECT."""
     if pk is None:
         return None
-    found = (
+    return (
         (cls is Thread and _memory(session).hints.get(pk))
         or new_object(session, cls, pk)
         or session.identity_map.get(identity_key(cls, pk))
     )
-    if found is None and not quiet:
-        found = session.get(cls, pk)
-    return found
 
 
-def _thread_shown(session: Session, thread: Thread, *, quiet: bool) -> ThreadShown:
-    """Where memory shows ``thread``: first its row's board (loaded unless quiet)."""
+def _thread_shown(session: Session, thread: Thread, *, quiet: bool) -> ThreadShown | None:
+    """Where memory shows ``thread``; None when its board is not known without a SELECT."""
     threads = _memory(session).threads
     state = inspect(thread)
     if state not in threads:
         if is_new(thread):
             row_board = None  # counted on its board once it joins the session
+        elif "board_id" in state.dict or "board_id" in state.committed_state:
+            row_board = state.committed_state.get("board_id", state.dict.get("board_id"))
+        elif quiet:
+            return None
         else:
-            board_id = (
-                state.committed_state.get("board_id", state.dict.get("board_id"))
-                if quiet
-                else committed_value(thread, "board_id")
-            )
-            row_board = _loaded(session, Board, board_id, quiet=quiet)
+            row_board = committed_value(thread, "board_id")  # the thread is in the session
         threads[state] = ThreadShown(row_board, row_board)
     return threads[state]
 
 
 def _show_thread_on(
-    session: Session, thread: Thread, shown: ThreadShown, board: Board | None, *, quiet: bool
+    session: Session, thread: Thread, shown: ThreadShown, board: BoardRef | None, *, quiet: bool
 ) -> None:
     """Move ``thread`` (one thread and its comments) to ``board`` in memory."""
-    if board is shown.board:
+    if board == shown.board:
         return
-    if shown.board is None or shown.board is shown.row_board:
-        # Its count as loaded now; later comments to it follow it (_show_on_thread).
+    if shown.board is None or shown.board == shown.row_board:
+        # Its count as shown now; later comments to it follow it (_show_on_thread).
         if quiet and "comment_count" not in inspect(thread).dict:
             return  # nothing known to move: right after the flush
         shown.comments = thread.comment_count
     for target, sign in ((shown.board, -1), (board, 1)):
-        if target is not None:
-            change = thread_membership(shown.comments, sign)
-            _bump(
-                session,
-                target,
-                quiet=quiet,
-                thread_count=change.threads,
-                comment_count=change.comments,
-            )
+        change = thread_membership(shown.comments, sign)
+        _add(session, Board, target, thread_count=change.threads, comment_count=change.comments)
     shown.board = board
 
 
 def _show_on_thread(
     session: Session, thread_id: uuid.UUID | None, delta: ThreadDelta, *, quiet: bool
 ) -> None:
-    thread = _loaded(session, Thread, thread_id, quiet=quiet)
-    if thread is None or not delta:
+    if thread_id is None or not delta:
         return
-    _bump(session, thread, quiet=quiet, word_count=delta.words, comment_count=delta.comments)
+    thread = _loaded(session, Thread, thread_id)
+    _add(
+        session,
+        Thread,
+        thread if thread is not None else thread_id,
+        word_count=delta.words,
+        comment_count=delta.comments,
+    )
     if not delta.comments:
         return
-    shown = _thread_shown(session, thread, quiet=quiet)
+    shown = _thread_shown(session, thread, quiet=quiet) if thread is not None else None
+    if shown is None:  # its board is learned when the thread is loaded (_on_load)
+        unrouted = _memory(session).unrouted
+        unrouted[thread_id] = unrouted.get(thread_id, 0) + delta.comments
+        return
     shown.comments += delta.comments
-    if shown.board is not None:
-        _bump(session, shown.board, quiet=quiet, comment_count=delta.comments)
+    _add(session, Board, shown.board, comment_count=delta.comments)
+
+
+def _on_load(target: Thread | Board, context: Any, attrs: Any = None) -> None:
+    """A parent loaded or refreshed: show this session's pending change on it again."""
+    session = object_session(target)
+    memory = session.info.get(MEMORY) if session is not None else None
+    if memory is None or memory.flushing:
+        return
+    cls = type(target)
+    pending = memory.pending.get((cls, inspect(target).key[1][0]))
+    if pending:
+        loaded = {n: a for n, a in pending.items() if attrs is None or n in attrs}
+        _show_on_copy(session, target, loaded)
+    if isinstance(target, Thread) and target.id in memory.unrouted:
+        shown = _thread_shown(session, target, quiet=True)
+        if shown is not None:
+            comments = memory.unrouted.pop(target.id)
+            shown.comments += comments
+            _add(session, Board, shown.board, comment_count=comments)
+
+
+def _on_refresh(target: Thread | Board, context: Any, attrs: Any) -> None:
+    _on_load(target, context, attrs)
 
 
 def _show_move(session: Session, old: Share | None, new: Share | None, *, quiet: bool) -> None:
@@ -283,9 +337,8 @@ def _resync_thread(session: Session, thread: Thread, board: Any = _NOT_SET) -> N
         shown = _thread_shown(session, thread, quiet=False)
         if board is _NOT_SET:
             board = written_board(thread)
-        if not isinstance(board, Board):
-            board = _loaded(session, Board, board, quiet=False)
-        _show_thread_on(session, thread, shown, board, quiet=False)
+        assert shown is not None  # not quiet: the thread's board is read if need be
+        _show_thread_on(session, thread, shown, _board_ref(board), quiet=False)
 
 
 def _take_back_thread(session: Session, thread: Thread, *, leaving: bool) -> None:
@@ -406,14 +459,13 @@ def flush_starting(session: Session, flush_context: UOWTransaction, instances: o
     Memory is dropped first: the parents' counters come back from the rows the
     counting UPDATEs return, or are read again, so memory never outlives a flush.
     """
-    memory = _memory(session)
-    for parent in memory.bumped:
+    for parent in _memory(session).bumped:
         state = inspect(parent)
         if state.session_id == session.hash_key and state.key and not state.deleted:
             session.expire(parent, list(COUNTERS[type(parent)]))
+    session.info[MEMORY] = Memory(flushing=True)
     with session.no_autoflush:
         count_flush(session)
-    memory.flushing = True
 
 
 STRATEGY = CounterStrategy(
@@ -433,6 +485,10 @@ STRATEGY = CounterStrategy(
         Listener(Comment, "refresh", comment_refreshed),
         Listener(Thread, "expire", thread_expired),
         Listener(Thread, "refresh", thread_refreshed),
+        Listener(Thread, "load", _on_load),
+        Listener(Thread, "refresh", _on_refresh),
+        Listener(Board, "load", _on_load),
+        Listener(Board, "refresh", _on_refresh),
         Listener(Session, "before_flush", flush_starting),
         *FLUSH_CHECK,
         *LOCK_TRACKING,
