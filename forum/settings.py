@@ -127,6 +127,13 @@ def parse_settings(settings: Mapping[str, str]) -> ForumSettings:
             "forum.session_secret is the development placeholder; set FORUM_SESSION_SECRET "
             "to a long random value for production"
         )
+    first_delay = _integer(settings, "forum.signin_first_delay_seconds", 5)
+    max_delay = _integer(settings, "forum.signin_max_delay_seconds", 60)
+    if first_delay > max_delay:
+        raise ConfigurationError(
+            f"forum.signin_first_delay_seconds = {first_delay} must not exceed "
+            f"forum.signin_max_delay_seconds = {max_delay}"
+        )
     return ForumSettings(
         counter_strategy=_choice(
             settings, "forum.counter_strategy", COUNTER_STRATEGIES, "attribute"
@@ -153,6 +160,6 @@ def parse_settings(settings: Mapping[str, str]) -> ForumSettings:
         signin_failure_limit=_integer(settings, "forum.signin_failure_limit", 5),
         signin_address_failure_limit=_integer(settings, "forum.signin_address_failure_limit", 20),
         signin_window_seconds=_integer(settings, "forum.signin_window_seconds", 900),
-        signin_first_delay_seconds=_integer(settings, "forum.signin_first_delay_seconds", 5),
-        signin_max_delay_seconds=_integer(settings, "forum.signin_max_delay_seconds", 60),
+        signin_first_delay_seconds=first_delay,
+        signin_max_delay_seconds=max_delay,
     )

@@ -24,10 +24,11 @@ from .board import Board
 from .comment import Comment
 from .meta import Base
 from .search_state import SearchRefreshState
+from .sign_in_failure import SignInFailure
 from .thread import Thread
 from .user import User
 
-__all__ = ["Base", "Board", "Comment", "SearchRefreshState", "Thread", "User"]
+__all__ = ["Base", "Board", "Comment", "SearchRefreshState", "SignInFailure", "Thread", "User"]
 
 # Run mapper configuration now, so a mapping error shows at import time.
 configure_mappers()
