@@ -13,9 +13,11 @@ from pyramid.exceptions import BadCSRFToken
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
+from ...outage import is_unavailable, retry_after_header
 from ...services.errors import Conflict, InvalidField, NotFound
 
 log = logging.getLogger(__name__)
@@ -84,8 +86,29 @@ def stale(exc: StaleDataError, request: Request) -> Response:
     )
 
 
+def unavailable(request: Request) -> Response:
+    log.warning("database unavailable on %s %s: answered 503", request.method, request.path)
+    return error_response(
+        request,
+        503,
+        "unavailable",
+        "the forum's database is unavailable for a moment; try again shortly",
+        **retry_after_header(),
+    )
+
+
+@exception_view_config(OperationalError, path_info=API)
+@exception_view_config(InterfaceError, path_info=API)
+@exception_view_config(PoolTimeout, path_info=API)
+@exception_view_config(PendingRollbackError, path_info=API)
+def database_unavailable(exc: Exception, request: Request) -> Response:
+    return unavailable(request)
+
+
 @exception_view_config(DBAPIError, path_info=API)
 def database_error(exc: DBAPIError, request: Request) -> Response:
+    if is_unavailable(exc):
+        return unavailable(request)
     if getattr(exc.orig, "pgcode", "") and exc.orig.pgcode.startswith("40"):
         # A deadlock or serialization failure that survived every retry.
         return error_response(

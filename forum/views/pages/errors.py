@@ -1,4 +1,4 @@
-"""Friendly HTML error pages: 400, 403, 404, 409 and a plain 500 without a traceback."""
+"""Friendly HTML error pages: 400, 403, 404, 409, a plain 503 and a plain 500."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
+
+from ...outage import is_unavailable, retry_after_header
 
 log = logging.getLogger(__name__)
 ERROR_PAGE = "forum:templates/error.jinja2"
@@ -56,6 +60,28 @@ def changed_meanwhile(exc: StaleDataError, request: Request) -> Response:
     return error_page(
         request, 409, "Changed meanwhile", "Someone changed this at the same moment. Try again."
     )
+
+
+@exception_view_config(OperationalError)
+@exception_view_config(InterfaceError)
+@exception_view_config(PoolTimeout)
+@exception_view_config(PendingRollbackError)
+def database_unavailable(exc: Exception, request: Request) -> Response:
+    # No database, so no layout (it shows who is signed in): the plain page.
+    log.warning("database unavailable on %s %s: answered 503", request.method, request.path)
+    response = render_to_response(
+        "forum:templates/unavailable.jinja2", {"plain": True}, request=request
+    )
+    response.status_int = 503
+    response.headers.update(retry_after_header())
+    return response
+
+
+@exception_view_config(DBAPIError)
+def database_error(exc: DBAPIError, request: Request) -> Response:
+    if is_unavailable(exc):
+        return database_unavailable(exc, request)
+    return server_error(exc, request)
 
 
 @exception_view_config(Exception)
