@@ -48,11 +48,20 @@ class PrivateCluster:
 
         pg_ctl(list(args), pgdata=self.pgdata, user=self.server.system_user, timeout=60)
 
+    stopped = False
+
     def stop(self) -> None:
         """Stop now: sessions are ended, transactions in flight roll back."""
         self._pg_ctl("-w", "-m", "fast", "stop")
+        self.stopped = True
+
+    def ensure_started(self) -> None:
+        """After a test that failed while the cluster was down."""
+        if self.stopped:
+            self.start()
 
     def start(self) -> None:
+        self.stopped = False
         self._pg_ctl(
             "-w",
             "-o",

@@ -75,6 +75,7 @@ class Forum:
 
 @pytest.fixture
 def forum(cluster, tmp_path) -> Iterator[Forum]:
+    cluster.ensure_started()
     engine = create_engine(cluster.url)
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE comments, threads, boards, users, sign_in_failures"))

@@ -141,3 +141,14 @@ def test_pages_treat_a_revoked_cookie_as_signed_out(new_client, thread_id):
     assert "You are not signed in" in copy.get("/logout").text
     copy.app.set_cookie(COOKIE, cookie)
     assert "signed in as" not in copy.get(f"/t/{thread_id}").text
+
+
+def test_the_sign_out_everywhere_page_refuses_odd_requests(new_client, thread_id):
+    browser = Browser(new_client())
+    browser.get("/logout/everywhere", status=404)
+    browser.post_raw("/logout/everywhere", status=403)  # no CSRF token
+    anonymous = Browser(new_client())
+    token_page = anonymous.get("/login")
+    token = anonymous.form(token_page, "/login")["csrf_token"].value
+    answer = anonymous.app.post("/logout/everywhere", {"csrf_token": token}, status=303)
+    assert "/login" in answer.headers["Location"]  # signed out already: sign in first

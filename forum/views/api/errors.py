@@ -86,8 +86,14 @@ def stale(exc: StaleDataError, request: Request) -> Response:
     )
 
 
-def unavailable(request: Request) -> Response:
-    log.warning("database unavailable on %s %s: answered 503", request.method, request.path)
+def unavailable(request: Request, exc: Exception) -> Response:
+    # A lost connection met at COMMIT is the one case that could also hide a bug: traceback.
+    log.warning(
+        "database unavailable on %s %s: answered 503",
+        request.method,
+        request.path,
+        exc_info=isinstance(exc, PendingRollbackError),
+    )
     return error_response(
         request,
         503,
@@ -102,13 +108,13 @@ def unavailable(request: Request) -> Response:
 @exception_view_config(PoolTimeout, path_info=API)
 @exception_view_config(PendingRollbackError, path_info=API)
 def database_unavailable(exc: Exception, request: Request) -> Response:
-    return unavailable(request)
+    return unavailable(request, exc)
 
 
 @exception_view_config(DBAPIError, path_info=API)
 def database_error(exc: DBAPIError, request: Request) -> Response:
     if is_unavailable(exc):
-        return unavailable(request)
+        return unavailable(request, exc)
     if getattr(exc.orig, "pgcode", "") and exc.orig.pgcode.startswith("40"):
         # A deadlock or serialization failure that survived every retry.
         return error_response(

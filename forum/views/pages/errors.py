@@ -68,7 +68,13 @@ def changed_meanwhile(exc: StaleDataError, request: Request) -> Response:
 @exception_view_config(PendingRollbackError)
 def database_unavailable(exc: Exception, request: Request) -> Response:
     # No database, so no layout (it shows who is signed in): the plain page.
-    log.warning("database unavailable on %s %s: answered 503", request.method, request.path)
+    # A lost connection met at COMMIT is the one case that could also hide a bug: traceback.
+    log.warning(
+        "database unavailable on %s %s: answered 503",
+        request.method,
+        request.path,
+        exc_info=isinstance(exc, PendingRollbackError),
+    )
     response = render_to_response(
         "forum:templates/unavailable.jinja2", {"plain": True}, request=request
     )
