@@ -78,6 +78,12 @@ def bad_csrf_token(exc: BadCSRFToken, request: Request) -> Response:
     )
 
 
+@exception_view_config(UnicodeDecodeError, path_info=API)
+def not_utf8(exc: UnicodeDecodeError, request: Request) -> Response:
+    # A query string, form or path that is not UTF-8 (WebOb decodes it on first use).
+    return error_response(request, 400, "malformed", "the request is not valid UTF-8")
+
+
 @exception_view_config(StaleDataError, path_info=API)
 def stale(exc: StaleDataError, request: Request) -> Response:
     # Retried by pyramid_retry first; this answers only when every attempt lost the race.

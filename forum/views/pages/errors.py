@@ -55,6 +55,18 @@ def bad_request(exc: HTTPBadRequest, request: Request) -> Response:
     return error_page(request, 400, "Bad request", exc.detail or "The request made no sense.")
 
 
+@exception_view_config(UnicodeDecodeError)
+def not_utf8(exc: UnicodeDecodeError, request: Request) -> Response:
+    # A query string, form or path that is not UTF-8 (WebOb decodes it on first use).
+    # Plain: the layout would read the same undecodable request again.
+    log.info("request not valid UTF-8: %s %s", request.method, request.path_info_peek())
+    response = render_to_response(
+        "forum:templates/bad_encoding.jinja2", {"plain": True}, request=request
+    )
+    response.status_int = 400
+    return response
+
+
 @exception_view_config(StaleDataError)
 def changed_meanwhile(exc: StaleDataError, request: Request) -> Response:
     return error_page(
