@@ -94,21 +94,16 @@ def test_forum_user_passwd_and_disable_end_every_session(committed_engine: Engin
     assert grace()[2] is None
 
 
-@pytest.mark.parametrize(
-    ("args", "stdin", "message"),
-    [
+def test_forum_user_passwd_and_disable_refuse_bad_input(committed_engine: Engine):
+    assert run("forum-user", INI, "add", "henry", stdin="a long password\n").returncode == 0
+    for args, stdin, message in [
         (("passwd", "nobody"), "a long password\n", "there is no account 'nobody'"),
         (("disable", "nobody"), "", "there is no account 'nobody'"),
         (("passwd", "henry"), "short\n", "password must be at least 10 characters"),
-    ],
-)
-def test_forum_user_passwd_and_disable_refuse_bad_input(
-    committed_engine: Engine, args, stdin, message
-):
-    assert run("forum-user", INI, "add", "henry", stdin="a long password\n").returncode == 0
-    result = run("forum-user", INI, *args, stdin=stdin)
-    assert result.returncode == 1
-    assert message in result.stderr
+    ]:
+        result = run("forum-user", INI, *args, stdin=stdin)
+        assert result.returncode == 1, args
+        assert message in result.stderr, args
 
 
 # --- forum-reconcile ---------------------------------------------------------------------
