@@ -14,6 +14,7 @@ def main(global_config: dict[str, str], **settings: str):
     settings["forum.settings"] = parse_settings(settings)
     with Configurator(settings=settings) as config:
         config.include(".security")
+        config.include(".security_headers")
         config.include(".models")
         config.include(".events")
         config.include(".search")

@@ -19,6 +19,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("comment.move", "/c/{id}/move")
     config.add_route("login", "/login")
     config.add_route("logout", "/logout")
+    config.add_route("logout.everywhere", "/logout/everywhere")
     config.add_route("register", "/register")
     config.add_route("search", "/search")
     config.add_route("strategies", "/strategies")
@@ -26,6 +27,7 @@ def includeme(config: Configurator) -> None:
 
     config.add_route("api.users", "/api/users")
     config.add_route("api.session", "/api/session")
+    config.add_route("api.sessions", "/api/sessions")
     config.add_route("api.boards", "/api/boards")
     config.add_route("api.board", "/api/boards/{slug}")
     config.add_route("api.board_threads", "/api/boards/{slug}/threads")

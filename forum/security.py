@@ -1,10 +1,16 @@
 """Who is asking: a signed session cookie, the user it names, and CSRF protection.
 
-The cookie holds only the user's id and the CSRF token, signed with
+The cookie holds only the user's id, the user's session generation at sign-in
+and the CSRF token, signed with
 ``forum.session_secret``; it is HttpOnly, SameSite=Lax, and Secure when
 ``forum.session_secure`` is on (production.ini). Every POST, PATCH and DELETE
 must carry the session's CSRF token (``X-CSRF-Token`` header for the API),
 except the two that create a session, which accept JSON only.
+
+A cookie is only as good as its generation: each request compares it with the
+user's ``session_generation``, which sign-out everywhere, a password change and
+disabling the account bump. A cookie from before (a copied one, another
+browser's) then gets exactly what a signed-out visitor gets, and is dropped.
 """
 
 from __future__ import annotations
@@ -27,7 +33,15 @@ class SessionSecurityPolicy:
         user_id = request.session.get("user_id")
         if user_id is None:
             return None
-        return request.dbsession.get(User, user_id)
+        user = request.dbsession.get(User, user_id)
+        if (
+            user is None
+            or user.is_disabled
+            or request.session.get("generation") != user.session_generation
+        ):
+            request.session.invalidate()  # revoked: treated (and left) as signed out
+            return None
+        return user
 
     def authenticated_userid(self, request: Request) -> int | None:
         user = request.identity
@@ -39,8 +53,10 @@ class SessionSecurityPolicy:
 
     def remember(self, request: Request, userid: int, **kw: object) -> list:
         # A fresh session on sign-in: the old session id and token cannot be fixed in advance.
+        user = request.dbsession.get(User, userid)
         request.session.invalidate()
         request.session["user_id"] = userid
+        request.session["generation"] = user.session_generation
         request.session.new_csrf_token()
         return []
 

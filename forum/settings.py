@@ -10,6 +10,7 @@ later.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -18,6 +19,9 @@ from pyramid.exceptions import ConfigurationError
 COUNTER_STRATEGIES = ("attribute", "before_flush", "after_insert")
 SEARCH_VIEWS = ("live", "materialized")
 SEARCH_REFRESH_RUNNERS = ("inline", "background", "celery")
+
+#: What Strict-Transport-Security may say: a max-age, then the two standard flags.
+HSTS_PATTERN = re.compile(r"max-age=\d+(; ?includeSubDomains)?(; ?preload)?", re.IGNORECASE)
 
 #: A placeholder secret shipped in development.ini; production refuses it.
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
@@ -52,6 +56,12 @@ class ForumSettings:
     search_debounce_seconds: float
     search_safety_interval_seconds: float
     search_timeout_ms: int
+    strict_transport_security: str
+    signin_failure_limit: int
+    signin_address_failure_limit: int
+    signin_window_seconds: int
+    signin_first_delay_seconds: int
+    signin_max_delay_seconds: int
 
 
 def _choice(settings: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
@@ -94,6 +104,16 @@ def _boolean(settings: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigurationError(f"{name} = {raw!r} is not valid; choose one of: true, false")
 
 
+def _hsts(settings: Mapping[str, str]) -> str:
+    value = str(settings.get("forum.strict_transport_security", "")).strip()
+    if value and not HSTS_PATTERN.fullmatch(value):
+        raise ConfigurationError(
+            f"forum.strict_transport_security = {value!r} is not valid; leave it empty or "
+            "write max-age=SECONDS, optionally followed by ; includeSubDomains and ; preload"
+        )
+    return value
+
+
 def parse_settings(settings: Mapping[str, str]) -> ForumSettings:
     """Validate the ``forum.*`` settings (environment already applied)."""
     secret = str(settings.get("forum.session_secret", "")).strip()
@@ -106,6 +126,13 @@ def parse_settings(settings: Mapping[str, str]) -> ForumSettings:
         raise ConfigurationError(
             "forum.session_secret is the development placeholder; set FORUM_SESSION_SECRET "
             "to a long random value for production"
+        )
+    first_delay = _integer(settings, "forum.signin_first_delay_seconds", 5)
+    max_delay = _integer(settings, "forum.signin_max_delay_seconds", 60)
+    if first_delay > max_delay:
+        raise ConfigurationError(
+            f"forum.signin_first_delay_seconds = {first_delay} must not exceed "
+            f"forum.signin_max_delay_seconds = {max_delay}"
         )
     return ForumSettings(
         counter_strategy=_choice(
@@ -129,4 +156,10 @@ def parse_settings(settings: Mapping[str, str]) -> ForumSettings:
             settings, "forum.search_safety_interval_seconds", 300.0
         ),
         search_timeout_ms=_integer(settings, "forum.search_timeout_ms", 3000),
+        strict_transport_security=_hsts(settings),
+        signin_failure_limit=_integer(settings, "forum.signin_failure_limit", 5),
+        signin_address_failure_limit=_integer(settings, "forum.signin_address_failure_limit", 20),
+        signin_window_seconds=_integer(settings, "forum.signin_window_seconds", 900),
+        signin_first_delay_seconds=first_delay,
+        signin_max_delay_seconds=max_delay,
     )

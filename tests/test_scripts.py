@@ -70,6 +70,42 @@ def test_forum_user_refuses_a_taken_name(committed_engine: Engine):
     assert "taken" in result.stderr
 
 
+def test_forum_user_passwd_and_disable_end_every_session(committed_engine: Engine):
+    assert run("forum-user", INI, "add", "grace", stdin="a long password\n").returncode == 0
+
+    def grace() -> tuple[str, int, object]:
+        with Session(committed_engine) as session:
+            user = session.scalars(select(User).where(User.username == "grace")).one()
+            return user.password_hash, user.session_generation, user.disabled_at
+
+    old_hash, generation, _ = grace()
+    result = run("forum-user", INI, "passwd", "Grace", stdin="a new long password\n")
+    assert result.returncode == 0, result.stderr
+    assert "every session ended" in result.stdout
+    new_hash, new_generation, _ = grace()
+    assert new_hash != old_hash and new_generation == generation + 1
+
+    result = run("forum-user", INI, "disable", "grace")
+    assert result.returncode == 0, result.stderr
+    _, disabled_generation, disabled_at = grace()
+    assert disabled_at is not None and disabled_generation == generation + 2
+
+    assert run("forum-user", INI, "enable", "grace").returncode == 0
+    assert grace()[2] is None
+
+
+def test_forum_user_passwd_and_disable_refuse_bad_input(committed_engine: Engine):
+    assert run("forum-user", INI, "add", "henry", stdin="a long password\n").returncode == 0
+    for args, stdin, message in [
+        (("passwd", "nobody"), "a long password\n", "there is no account 'nobody'"),
+        (("disable", "nobody"), "", "there is no account 'nobody'"),
+        (("passwd", "henry"), "short\n", "password must be at least 10 characters"),
+    ]:
+        result = run("forum-user", INI, *args, stdin=stdin)
+        assert result.returncode == 1, args
+        assert message in result.stderr, args
+
+
 # --- forum-reconcile ---------------------------------------------------------------------
 
 

@@ -40,6 +40,11 @@ def test_environment_overrides_the_ini_file():
         ("forum.max_message_chars", "0", "forum.max_message_chars = 0 must be at least 1"),
         ("forum.session_secure", "maybe", "forum.session_secure = 'maybe' is not valid"),
         ("forum.session_secret", "", "forum.session_secret is empty"),
+        ("forum.strict_transport_security", "forever", "is not valid; leave it empty"),
+        ("forum.signin_failure_limit", "0", "forum.signin_failure_limit = 0 must be at least 1"),
+        ("forum.signin_window_seconds", "soon", "is not a whole number"),
+        ("forum.signin_max_delay_seconds", "-5", "must be at least 1"),
+        ("forum.signin_first_delay_seconds", "600", "must not exceed"),
     ],
 )
 def test_a_wrong_value_stops_start_up(name, value, message):

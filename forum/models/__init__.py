@@ -20,14 +20,16 @@ from sqlalchemy.orm.exc import StaleDataError
 from transaction import TransactionManager
 
 from ..database import database_url
+from ..outage import CONNECT_TIMEOUT_SECONDS
 from .board import Board
 from .comment import Comment
 from .meta import Base
 from .search_state import SearchRefreshState
+from .sign_in_failure import SignInFailure
 from .thread import Thread
 from .user import User
 
-__all__ = ["Base", "Board", "Comment", "SearchRefreshState", "Thread", "User"]
+__all__ = ["Base", "Board", "Comment", "SearchRefreshState", "SignInFailure", "Thread", "User"]
 
 # Run mapper configuration now, so a mapping error shows at import time.
 configure_mappers()
@@ -38,8 +40,14 @@ TEST_CONNECTION_KEY = "forum.test_connection"
 
 
 def get_engine(settings: Mapping[str, str], prefix: str = "sqlalchemy.") -> Engine:
+    # pre-ping replaces connections the server closed (a restart) without a failed
+    # request; the connect timeout bounds a wait on a server that does not answer.
     return engine_from_config(
-        dict(settings), prefix, url=database_url(settings), pool_pre_ping=True
+        dict(settings),
+        prefix,
+        url=database_url(settings),
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Identity, String, Text
+from sqlalchemy import CheckConstraint, Identity, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base, created_at_column
@@ -22,6 +22,15 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(String(16), default="member", server_default="member")
     created_at: Mapped[datetime] = created_at_column()
+    #: Every session cookie records the generation it was made in; bumping it
+    #: (sign-out everywhere, a new password, disabling) ends all of them at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    #: A disabled account cannot sign in, and its sessions end.
+    disabled_at: Mapped[datetime | None]
+
+    @property
+    def is_disabled(self) -> bool:
+        return self.disabled_at is not None
 
     @property
     def is_moderator(self) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -79,10 +80,40 @@ def create_user(
 def authenticate(
     session: Session, hasher: PasswordHasher, username: object, password: object
 ) -> User | None:
-    """The user whose credentials these are, or None. Takes as long for unknown names."""
+    """The user whose credentials these are, or None. Takes as long for unknown names.
+
+    A disabled account is refused like a wrong password, after the same work.
+    """
     if not isinstance(username, str) or not isinstance(password, str):
         return None
-    user = find_user(session, username.strip().lower())
+    name = username.strip().lower()
+    # A name no account can have (a NUL, too long) is not looked up, but costs the same.
+    user = find_user(session, name) if USERNAME_PATTERN.fullmatch(name) else None
     if not hasher.verify(user.password_hash if user else None, password):
         return None
+    if user is None or user.is_disabled:
+        return None
     return user
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Sign the user out everywhere: every session cookie made before now stops working."""
+    user.session_generation = User.session_generation + 1
+    session.flush()
+    session.refresh(user, ["session_generation"])
+
+
+def set_password(session: Session, hasher: PasswordHasher, user: User, password: object) -> None:
+    """A new password (same rules as registration); every existing session ends."""
+    user.password_hash = hasher.hash(check_password(password))
+    end_sessions(session, user)
+
+
+def set_disabled(session: Session, user: User, disabled: bool) -> None:
+    """Disable (sessions end, sign-in refused) or enable an account."""
+    if disabled and user.disabled_at is None:
+        user.disabled_at = datetime.now(UTC)
+        end_sessions(session, user)
+    elif not disabled:
+        user.disabled_at = None
+        session.flush()

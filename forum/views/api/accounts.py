@@ -1,4 +1,8 @@
-"""Accounts and sessions: register, sign in (which hands out the CSRF token), sign out."""
+"""Accounts and sessions: register, sign in (which hands out the CSRF token), sign out.
+
+A failed sign-in is answered with a returned 401, not a raised one: the
+failure it records for throttling must commit with the request.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from pyramid.security import forget, remember
 from pyramid.view import view_config
 
 from ...services import accounts
-from .errors import ApiError
-from .inputs import json_body, no_content
+from ...services.sign_in import TooManyAttempts
+from ...services.sign_in import sign_in as throttled_sign_in
+from .errors import ApiError, error_response
+from .inputs import json_body, no_content, signed_in
 from .serialize import user_json
 
 
@@ -35,11 +41,21 @@ def sign_in(request: Request) -> dict:
     for field in ("username", "password"):
         if not isinstance(body.get(field), str):
             raise ApiError(422, "invalid", f"{field} is required and must be a string")
-    user = accounts.authenticate(
-        request.dbsession, _hasher(request), body["username"], body["password"]
-    )
+    try:
+        user = throttled_sign_in(
+            request.dbsession,
+            _hasher(request),
+            request.registry.settings["forum.settings"],
+            body["username"],
+            body["password"],
+            request.client_addr,
+        )
+    except TooManyAttempts as refused:
+        raise ApiError(
+            429, "too_many_attempts", str(refused), **{"Retry-After": str(refused.retry_after)}
+        ) from None
     if user is None:
-        raise ApiError(401, "bad_credentials", "wrong username or password")
+        return error_response(request, 401, "bad_credentials", "wrong username or password")
     remember(request, user.id)
     return {"user": user_json(user), "csrf_token": get_csrf_token(request)}
 
@@ -56,5 +72,13 @@ def current_session(request: Request) -> dict:
 
 @view_config(route_name="api.session", request_method="DELETE")
 def sign_out(request: Request):
+    forget(request)
+    return no_content(request)
+
+
+@view_config(route_name="api.sessions", request_method="DELETE")
+def sign_out_everywhere(request: Request):
+    """End every session of the signed-in user, in every browser, this one included."""
+    accounts.end_sessions(request.dbsession, signed_in(request))
     forget(request)
     return no_content(request)

@@ -13,9 +13,11 @@ from pyramid.exceptions import BadCSRFToken
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
+from ...outage import is_unavailable, retry_after_header
 from ...services.errors import Conflict, InvalidField, NotFound
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,12 @@ def bad_csrf_token(exc: BadCSRFToken, request: Request) -> Response:
     )
 
 
+@exception_view_config(UnicodeDecodeError, path_info=API)
+def not_utf8(exc: UnicodeDecodeError, request: Request) -> Response:
+    # A query string, form or path that is not UTF-8 (WebOb decodes it on first use).
+    return error_response(request, 400, "malformed", "the request is not valid UTF-8")
+
+
 @exception_view_config(StaleDataError, path_info=API)
 def stale(exc: StaleDataError, request: Request) -> Response:
     # Retried by pyramid_retry first; this answers only when every attempt lost the race.
@@ -84,8 +92,35 @@ def stale(exc: StaleDataError, request: Request) -> Response:
     )
 
 
+def unavailable(request: Request, exc: Exception) -> Response:
+    # A lost connection met at COMMIT is the one case that could also hide a bug: traceback.
+    log.warning(
+        "database unavailable on %s %s: answered 503",
+        request.method,
+        request.path,
+        exc_info=isinstance(exc, PendingRollbackError),
+    )
+    return error_response(
+        request,
+        503,
+        "unavailable",
+        "the forum's database is unavailable for a moment; try again shortly",
+        **retry_after_header(),
+    )
+
+
+@exception_view_config(OperationalError, path_info=API)
+@exception_view_config(InterfaceError, path_info=API)
+@exception_view_config(PoolTimeout, path_info=API)
+@exception_view_config(PendingRollbackError, path_info=API)
+def database_unavailable(exc: Exception, request: Request) -> Response:
+    return unavailable(request, exc)
+
+
 @exception_view_config(DBAPIError, path_info=API)
 def database_error(exc: DBAPIError, request: Request) -> Response:
+    if is_unavailable(exc):
+        return unavailable(request, exc)
     if getattr(exc.orig, "pgcode", "") and exc.orig.pgcode.startswith("40"):
         # A deadlock or serialization failure that survived every retry.
         return error_response(

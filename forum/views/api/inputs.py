@@ -42,6 +42,12 @@ def json_body(request: Request) -> dict[str, Any]:
         raise ApiError(400, "malformed", "the body is not valid JSON") from None
     if not isinstance(body, dict):
         raise ApiError(400, "malformed", "the body must be a JSON object")
+    try:  # "\ud800" is valid JSON but no text: nothing could store or hash it
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(
+            400, "malformed", "the body holds text that is not Unicode (a lone surrogate)"
+        ) from None
     return body
 
 

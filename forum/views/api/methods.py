@@ -10,6 +10,7 @@ from .errors import ApiError
 ALLOWED = {
     "api.users": "POST",
     "api.session": "GET, POST, DELETE",
+    "api.sessions": "DELETE",
     "api.boards": "GET",
     "api.board": "GET",
     "api.board_threads": "GET, POST",

@@ -9,7 +9,8 @@ from pyramid.view import view_config
 
 from ...services import accounts
 from ...services.errors import Conflict, InvalidField
-from .common import form_error, local_path
+from ...services.sign_in import TooManyAttempts, sign_in
+from .common import form_error, local_path, plural, signed_in
 
 LOGIN = "forum:templates/login.jinja2"
 REGISTER = "forum:templates/register.jinja2"
@@ -23,14 +24,29 @@ def login_form(request: Request) -> dict:
 @view_config(route_name="login", request_method="POST", renderer=LOGIN)
 def login(request: Request):
     next_path = local_path(request.POST.get("next"))
-    user = accounts.authenticate(
-        request.dbsession,
-        request.registry["password_hasher"],
-        request.POST.get("username"),
-        request.POST.get("password"),
-    )
+    try:
+        user = sign_in(
+            request.dbsession,
+            request.registry["password_hasher"],
+            request.registry.settings["forum.settings"],
+            request.POST.get("username"),
+            request.POST.get("password"),
+            request.client_addr,
+        )
+    except TooManyAttempts as refused:
+        request.response.headers["Retry-After"] = str(refused.retry_after)
+        message = (
+            f"Too many failed sign-ins. Wait {plural_seconds(refused.retry_after)} and try again."
+        )
+        return form_error(request, "password", message, status=429, next_path=next_path)
     if user is None:
-        return form_error(request, "password", "Wrong username or password.", next_path=next_path)
+        return form_error(
+            request,
+            "password",
+            "Wrong username or password.",
+            keep_changes=True,  # the failure is recorded for throttling
+            next_path=next_path,
+        )
     remember(request, user.id)
     request.session.flash(f"Welcome back, {user.username}.")
     return HTTPSeeOther(next_path)
@@ -73,3 +89,16 @@ def logout(request: Request):
     forget(request)
     request.session.flash("You are signed out.")
     return HTTPSeeOther(request.route_path("home"))
+
+
+@view_config(route_name="logout.everywhere", request_method="POST")
+def logout_everywhere(request: Request):
+    """End every session of this account: other browsers, copied cookies, this one."""
+    accounts.end_sessions(request.dbsession, signed_in(request))
+    forget(request)
+    request.session.flash("You are signed out everywhere.")
+    return HTTPSeeOther(request.route_path("home"))
+
+
+def plural_seconds(seconds: int) -> str:
+    return f"{seconds} {plural(seconds, 'second')}"

@@ -148,14 +148,24 @@ def local_path(url: str | None, host: str | None = None) -> str:
     return path + (f"?{parts.query}" if parts.query else "")
 
 
-def form_error(request: Request, field: str, message: str, **context: Any) -> dict[str, Any]:
+def form_error(
+    request: Request,
+    field: str,
+    message: str,
+    *,
+    status: int = 422,
+    keep_changes: bool = False,
+    **context: Any,
+) -> dict[str, Any]:
     """Render the form again: what the user typed, the message by the field, status 422.
 
     The transaction is doomed, so whatever the view did before the refusal is
-    rolled back: a refused form changes nothing.
+    rolled back: a refused form changes nothing. ``keep_changes`` is for the one
+    refusal that must write: a failed sign-in records itself for throttling.
     """
-    request.tm.doom()
-    request.response.status_int = 422
+    if not keep_changes:
+        request.tm.doom()
+    request.response.status_int = status
     values = {
         name: value.replace("\x00", "")  # a NUL cannot be shown back
         for name, value in request.POST.items()

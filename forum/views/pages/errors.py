@@ -1,4 +1,4 @@
-"""Friendly HTML error pages: 400, 403, 404, 409 and a plain 500 without a traceback."""
+"""Friendly HTML error pages: 400, 403, 404, 409, a plain 503 and a plain 500."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
+
+from ...outage import is_unavailable, retry_after_header
 
 log = logging.getLogger(__name__)
 ERROR_PAGE = "forum:templates/error.jinja2"
@@ -51,11 +55,51 @@ def bad_request(exc: HTTPBadRequest, request: Request) -> Response:
     return error_page(request, 400, "Bad request", exc.detail or "The request made no sense.")
 
 
+@exception_view_config(UnicodeDecodeError)
+def not_utf8(exc: UnicodeDecodeError, request: Request) -> Response:
+    # A query string, form or path that is not UTF-8 (WebOb decodes it on first use).
+    # Plain: the layout would read the same undecodable request again.
+    log.info("request not valid UTF-8: %s %s", request.method, request.path_info_peek())
+    response = render_to_response(
+        "forum:templates/bad_encoding.jinja2", {"plain": True}, request=request
+    )
+    response.status_int = 400
+    return response
+
+
 @exception_view_config(StaleDataError)
 def changed_meanwhile(exc: StaleDataError, request: Request) -> Response:
     return error_page(
         request, 409, "Changed meanwhile", "Someone changed this at the same moment. Try again."
     )
+
+
+@exception_view_config(OperationalError)
+@exception_view_config(InterfaceError)
+@exception_view_config(PoolTimeout)
+@exception_view_config(PendingRollbackError)
+def database_unavailable(exc: Exception, request: Request) -> Response:
+    # No database, so no layout (it shows who is signed in): the plain page.
+    # A lost connection met at COMMIT is the one case that could also hide a bug: traceback.
+    log.warning(
+        "database unavailable on %s %s: answered 503",
+        request.method,
+        request.path,
+        exc_info=isinstance(exc, PendingRollbackError),
+    )
+    response = render_to_response(
+        "forum:templates/unavailable.jinja2", {"plain": True}, request=request
+    )
+    response.status_int = 503
+    response.headers.update(retry_after_header())
+    return response
+
+
+@exception_view_config(DBAPIError)
+def database_error(exc: DBAPIError, request: Request) -> Response:
+    if is_unavailable(exc):
+        return database_unavailable(exc, request)
+    return server_error(exc, request)
 
 
 @exception_view_config(Exception)
