@@ -30,8 +30,8 @@ from pathlib import Path
 import pytest
 from plaster import get_settings
 from sqlalchemy import create_engine, select, text
-from sqlalchemy.orm import Session
 
+from forum.events import CountedSession
 from forum.models import Comment, Thread
 
 from .factories import TEST_PASSWORD, make_board, make_thread, make_user
@@ -80,7 +80,7 @@ def forum(cluster, tmp_path) -> Iterator[Forum]:
     with engine.begin() as conn:
         conn.execute(text("TRUNCATE comments, threads, boards, users, sign_in_failures"))
     slug = "faults"
-    with Session(engine) as session:
+    with CountedSession(engine) as session:
         writers = [make_user(session, f"writer{i}") for i in range(CLIENTS)]
         board = make_board(session, slug)
         threads = [make_thread(session, board, writers[0], "first post", title="t") for _ in "ab"]
@@ -210,7 +210,7 @@ def wait_for_writes(answers: list[Answer], count: int = CLIENTS * 5, timeout: fl
 def assert_everything_created_is_stored(forum: Forum, answers: list[Answer]) -> None:
     assert not CLIENT_ERRORS
     engine = forum.engine()
-    with Session(engine) as session:
+    with CountedSession(engine) as session:
         comment_ids = {str(i) for i in session.scalars(select(Comment.id))}
         thread_ids = {str(i) for i in session.scalars(select(Thread.id))}
         # Nothing half-written: every thread has its opening post.
