@@ -74,7 +74,7 @@ def test_forum_user_passwd_and_disable_end_every_session(committed_engine: Engin
     assert run("forum-user", INI, "add", "grace", stdin="a long password\n").returncode == 0
 
     def grace() -> tuple[str, int, object]:
-        with Session(committed_engine) as session:
+        with CountedSession(committed_engine) as session:
             user = session.scalars(select(User).where(User.username == "grace")).one()
             return user.password_hash, user.session_generation, user.disabled_at
 
