@@ -20,6 +20,7 @@ SUBJECTS = [
     "attribute",
     "before_flush",
     "after_insert",
+    "orm_bare",
     "floor",
     "trigger",
     "compute_on_read",

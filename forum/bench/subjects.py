@@ -300,6 +300,11 @@ class SingleStatementSubject(SqlSubject):
         return self._one(engine, "DELETE FROM {schema}.comments WHERE id = %s", (comment_id,))
 
 
+#: No listeners at all: the JSON API's ORM work with nothing kept, the yardstick for what
+#: the strategies themselves cost (their time as a ratio to this one).
+ORM_BARE = CounterStrategy("orm_bare", ())
+
+
 def all_subjects() -> list[Subject]:
     return [
         OrmSubject(
@@ -319,6 +324,13 @@ def all_subjects() -> list[Subject]:
             "strategy",
             "a Core UPDATE per changed comment, in the flush",
             strategy="after_insert",
+        ),
+        OrmSubject(
+            "orm_bare",
+            "peer",
+            "the same ORM operations as the strategies, no counters kept: what the ORM costs",
+            keeps_counters=False,
+            strategy=ORM_BARE,
         ),
         FloorSubject("floor", "peer", "raw psycopg2: INSERT, then UPDATE ... SET x = x + n"),
         SingleStatementSubject(

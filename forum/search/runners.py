@@ -126,16 +126,19 @@ class BackgroundRunner(RefreshRunner):
         except Exception:
             log.exception("could not schedule a search refresh")
 
-    def _schedule(self, delay: float) -> None:
-        """Run once ``delay`` seconds from now, unless a run is already pending."""
+    def _schedule(self, delay: float, *, no_sooner: bool = False) -> None:
+        """Run once ``delay`` seconds from now, unless a run is already pending.
+
+        ``no_sooner`` (a retry after a failure): a run that a request scheduled
+        while the failing one was running is pushed back to the backoff too.
+        """
+        run_at = datetime.now(UTC) + timedelta(seconds=delay)
         with self._lock:
-            if self.scheduler.get_job(self.JOB) is None:
-                self.scheduler.add_job(
-                    self._run,
-                    "date",
-                    run_date=datetime.now(UTC) + timedelta(seconds=delay),
-                    id=self.JOB,
-                )
+            job = self.scheduler.get_job(self.JOB)
+            if job is None:
+                self.scheduler.add_job(self._run, "date", run_date=run_at, id=self.JOB)
+            elif no_sooner and job.next_run_time and job.next_run_time < run_at:
+                job.modify(next_run_time=run_at)
 
     def _run(self) -> None:
         with self._lock:
@@ -148,7 +151,7 @@ class BackgroundRunner(RefreshRunner):
             log.exception(
                 "search refresh failed (%d in a row); retrying in %.1fs", self.failures, backoff
             )
-            self._schedule(backoff)
+            self._schedule(backoff, no_sooner=True)
         else:
             self.failures = 0
         finally:
