@@ -153,6 +153,11 @@ def form_error(request: Request, field: str, message: str, **context: Any) -> di
     The transaction is doomed, so whatever the view did before the refusal is
     rolled back: a refused form changes nothing.
     """
+    return form_errors(request, {field: message}, **context)
+
+
+def form_errors(request: Request, errors: dict[str, str], **context: Any) -> dict[str, Any]:
+    """Like ``form_error``, with every field's message at once (each by its field)."""
     request.tm.doom()
     request.response.status_int = 422
     values = {
@@ -160,4 +165,4 @@ def form_error(request: Request, field: str, message: str, **context: Any) -> di
         for name, value in request.POST.items()
         if "password" not in name  # never echo a password
     }
-    return {**context, "errors": {field: message}, "values": values}
+    return {**context, "errors": dict(errors), "values": values}
