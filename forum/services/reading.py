@@ -17,6 +17,7 @@ from sqlalchemy import Select, exists, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from ..models import Board, Comment, Thread, User
+from .accounts import USERNAME_PATTERN
 
 T = TypeVar("T")
 Key = tuple[datetime, uuid.UUID]
@@ -104,6 +105,8 @@ def boards(session: Session) -> list[Board]:
 
 
 def board_by_slug(session: Session, slug: str) -> Board | None:
+    if "\x00" in slug:  # PostgreSQL text cannot hold one: no board has it
+        return None
     return session.scalars(select(Board).where(Board.slug == slug)).one_or_none()
 
 
@@ -146,8 +149,8 @@ def thread_comments(session: Session, thread: Thread, want: PageRequest) -> Page
 
 
 def user_by_name(session: Session, name: str) -> User | None:
-    """The user called ``name`` (usernames are stored lower-cased)."""
-    if not isinstance(name, str) or len(name) > 64:
+    """The user called ``name`` (stored lower-cased); None for a name no one could register."""
+    if not isinstance(name, str) or not USERNAME_PATTERN.fullmatch(name.lower()):
         return None
     return session.scalars(select(User).where(User.username == name.lower())).one_or_none()
 
