@@ -88,10 +88,17 @@ def forget_dead_handles(pgdata: Path) -> list[int]:
     path = Path(pgdata) / HANDLES_FILE
     pids = registered_handles(pgdata)
     dead = [pid for pid in pids if pid != os.getpid() and not _alive(pid)]
-    if dead:
+    if dead or (path.exists() and not _readable(path)):  # a write cut short: pgserver chokes
         path.write_text(json.dumps([pid for pid in pids if pid not in dead]))
         log.info("forgot handles of processes that died uncleanly: %s", dead)
     return dead
+
+
+def _readable(path: Path) -> bool:
+    try:
+        return isinstance(json.loads(path.read_text()), list)
+    except (OSError, ValueError):
+        return False
 
 
 _installed: set[Path] = set()
@@ -120,11 +127,15 @@ def _release_on_exit_and_signals(server) -> None:
             continue  # someone else handles it (a test runner, a reloader): leave it be
 
         def release_then_die(signum, frame) -> None:
-            signal.signal(signum, signal.SIG_DFL)
+            # A second signal (make passes its own on to its children) must not
+            # cut the release short and leave a half-written handle list.
+            for other in RELEASE_ON:
+                signal.signal(other, signal.SIG_IGN)
             try:
                 forget_before_exit()
                 server.cleanup()  # stops the server if this was the last handle
             finally:
+                signal.signal(signum, signal.SIG_DFL)
                 os.kill(os.getpid(), signum)  # die of the signal, as without us
 
         signal.signal(signum, release_then_die)

@@ -56,14 +56,24 @@ time.sleep(120)
 """
 
 
+_started: list[subprocess.Popen] = []
+
+
 def start_holder(pgdata: Path) -> subprocess.Popen:
     """A process that starts the server on ``pgdata``, holds a handle and waits."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(pgdata)], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", HOLDER, str(pgdata)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
+    _started.append(holder)
     ready = holder.stdout.readline().strip()
     holder.stdout.close()
-    assert ready == "ready"
+    if ready != "ready":
+        holder.wait(timeout=60)
+        raise AssertionError(f"the holder did not start the server: {holder.stderr.read()}")
+    holder.stderr.close()
     return holder
 
 
@@ -80,6 +90,13 @@ def wait_until(condition, seconds: float = 20.0) -> bool:
 def pgdata(tmp_path: Path) -> Iterator[Path]:
     folder = tmp_path / "pg"
     yield folder
+    while _started:  # a test that failed half-way leaves no process behind
+        holder = _started.pop()
+        if holder.poll() is None:
+            holder.kill()
+        holder.wait(timeout=30)
+        for stream in (holder.stdout, holder.stderr):
+            stream.close()
     stop(folder, delete=True)  # whatever a test left running
 
 
@@ -160,3 +177,18 @@ def test_make_stop_db_stops_a_server_left_by_a_dead_process(pgdata: Path):
     assert done.returncode == 0, done.stderr
     assert "stopped the server" in done.stdout
     assert postmaster_pid(pgdata) is None
+
+
+def test_a_half_written_handle_list_does_not_stop_the_next_start(pgdata: Path):
+    holder = start_holder(pgdata)
+    holder.kill()
+    holder.wait(timeout=30)
+    (pgdata / ".handle_pids.json").write_text("")  # a write cut short by a second signal
+    later = subprocess.run(
+        [sys.executable, "-c", HOLDER.replace("time.sleep(120)", ""), str(pgdata)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert later.returncode == 0, later.stderr
+    assert wait_until(lambda: postmaster_pid(pgdata) is None)
