@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pyramid.config import Configurator
 
 from .settings import parse_settings, with_environment
@@ -11,8 +13,10 @@ from .wsgi import close_spooled_bodies
 def main(global_config: dict[str, str], **settings: str):
     """Build the WSGI application (the ``paste.app_factory`` entry point)."""
     settings = with_environment(settings)
-    settings["forum.settings"] = parse_settings(settings)
+    ini = Path(global_config.get("__file__") or "the ini file").name
+    settings["forum.settings"] = parse_settings(settings, ini=ini)
     with Configurator(settings=settings) as config:
+        config.include(".quiet_logs")
         config.include(".security")
         config.include(".models")
         config.include(".events")
