@@ -10,6 +10,8 @@ written (``forum.words``), never on this HTML.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
@@ -31,6 +33,11 @@ def _renderer() -> MarkdownIt:
 _MARKDOWN = _renderer()
 
 
+@lru_cache(maxsize=512)
 def render_markdown(text: str) -> Markup:
-    """``text`` (as written) as HTML that is safe to put in a page."""
+    """``text`` (as written) as HTML that is safe to put in a page.
+
+    Cached by text: a page shows the same messages to every reader, and a long
+    message of nothing but brackets takes markdown-it a good part of a second.
+    """
     return Markup(_MARKDOWN.render(text or "").strip())
