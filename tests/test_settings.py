@@ -115,7 +115,7 @@ def test_a_script_says_it_in_one_line_before_touching_the_database(tmp_path):
         "FORUM_EMBEDDED_PGDATA": str(pgdata),
     }
     env.pop("FORUM_DATABASE_URL", None)
-    for script in ("forum-initialize-db", "forum-reconcile", "forum-search-refresh"):
+    for script in ("forum-initialize-db", "forum-reconcile", "forum-search-refresh", "pserve"):
         done = subprocess.run(
             [str(Path(sys.executable).parent / script), str(ini)],
             capture_output=True,
