@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INI ?= development.ini
 
-.PHONY: run test browser-test lint reconcile clean-db
+.PHONY: run test browser-test lint reconcile stop-db clean-db
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: $(VENV)/.installed
 reconcile: $(VENV)/.installed
 	$(BIN)/forum-reconcile $(INI)
 
+# Stop the embedded server on var/postgres (whoever started it); the data stays.
+stop-db: $(VENV)/.installed
+	$(BIN)/python -m forum.embedded_postgres stop var/postgres
+
 # Stop and delete the embedded database (var/postgres); `make run` makes a new one.
 clean-db: $(VENV)/.installed
-	$(BIN)/python -c "from forum.embedded_postgres import stop; stop('var/postgres', delete=True)"
+	$(BIN)/python -m forum.embedded_postgres delete var/postgres

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 from pyramid.config import Configurator
 
-from .settings import parse_settings, with_environment
+from .settings import SettingError, parse_settings, with_environment
 from .wsgi import close_spooled_bodies
 
 
 def main(global_config: dict[str, str], **settings: str):
     """Build the WSGI application (the ``paste.app_factory`` entry point)."""
     settings = with_environment(settings)
-    settings["forum.settings"] = parse_settings(settings)
+    ini_file = global_config.get("__file__")
+    try:
+        ini = Path(ini_file).name if ini_file else "the settings given"
+        settings["forum.settings"] = parse_settings(settings, ini=ini)
+    except SettingError as error:
+        if not ini_file:  # built in code (the tests): let the caller see the exception
+            raise
+        # Loaded from an ini file (pserve, a Celery worker): one line, no traceback.
+        print(f"forum: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     with Configurator(settings=settings) as config:
+        config.include(".quiet_logs")
         config.include(".security")
         config.include(".security_headers")
         config.include(".models")

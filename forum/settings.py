@@ -3,8 +3,10 @@
 Every ``forum.*`` setting may be overridden by an environment variable named
 ``FORUM_`` + the setting's name upper-cased (``forum.counter_strategy`` ->
 ``FORUM_COUNTER_STRATEGY``). A value that makes no sense stops start-up with a
-message naming the setting and what it accepts, instead of surprising a request
-later.
+message naming the setting, where its value came from (the ini file, the
+environment, or the default) and what it accepts, instead of surprising a
+request later. The console scripts (and so ``make run``) check the settings
+before they touch the database (``forum.scripts.common.check_settings``).
 """
 
 from __future__ import annotations
@@ -25,6 +27,31 @@ HSTS_PATTERN = re.compile(r"max-age=\d+(; ?includeSubDomains)?(; ?preload)?", re
 
 #: A placeholder secret shipped in development.ini; production refuses it.
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
+
+
+class SettingError(ConfigurationError):
+    """A ``forum.*`` setting with a value that makes no sense; ``name`` is the setting."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+        self.message = message
+
+
+def setting_source(
+    name: str,
+    settings: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+    ini: str = "the ini file",
+) -> str:
+    """Where ``name``'s value came from, in words: an environment variable, the ini, the default."""
+    environ = os.environ if environ is None else environ
+    variable = "FORUM_" + name.removeprefix("forum.").upper()
+    if variable in environ:
+        return f"from the environment variable {variable}"
+    if name in settings:
+        return f"from {ini}"
+    return "the default"
 
 
 def with_environment(
@@ -67,8 +94,8 @@ class ForumSettings:
 def _choice(settings: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
     value = str(settings.get(name, default)).strip()
     if value not in choices:
-        raise ConfigurationError(
-            f"{name} = {value!r} is not valid; choose one of: {', '.join(choices)}"
+        raise SettingError(
+            name, f"{name} = {value!r} is not valid; choose one of: {', '.join(choices)}"
         )
     return value
 
@@ -78,9 +105,9 @@ def _integer(settings: Mapping[str, str], name: str, default: int, minimum: int 
     try:
         value = int(str(raw).strip())
     except ValueError:
-        raise ConfigurationError(f"{name} = {raw!r} is not a whole number") from None
+        raise SettingError(name, f"{name} = {raw!r} is not a whole number") from None
     if value < minimum:
-        raise ConfigurationError(f"{name} = {value} must be at least {minimum}")
+        raise SettingError(name, f"{name} = {value} must be at least {minimum}")
     return value
 
 
@@ -89,9 +116,9 @@ def _seconds(settings: Mapping[str, str], name: str, default: float) -> float:
     try:
         value = float(str(raw).strip())
     except ValueError:
-        raise ConfigurationError(f"{name} = {raw!r} is not a number of seconds") from None
+        raise SettingError(name, f"{name} = {raw!r} is not a number of seconds") from None
     if value < 0:
-        raise ConfigurationError(f"{name} = {value} must not be negative")
+        raise SettingError(name, f"{name} = {value} must not be negative")
     return value
 
 
@@ -101,38 +128,58 @@ def _boolean(settings: Mapping[str, str], name: str, default: bool) -> bool:
         return True
     if raw in ("0", "false", "no", "off"):
         return False
-    raise ConfigurationError(f"{name} = {raw!r} is not valid; choose one of: true, false")
+    raise SettingError(name, f"{name} = {raw!r} is not valid; choose one of: true, false")
 
 
 def _hsts(settings: Mapping[str, str]) -> str:
     value = str(settings.get("forum.strict_transport_security", "")).strip()
     if value and not HSTS_PATTERN.fullmatch(value):
-        raise ConfigurationError(
+        raise SettingError(
+            "forum.strict_transport_security",
             f"forum.strict_transport_security = {value!r} is not valid; leave it empty or "
-            "write max-age=SECONDS, optionally followed by ; includeSubDomains and ; preload"
+            "write max-age=SECONDS, optionally followed by ; includeSubDomains and ; preload",
         )
     return value
 
 
-def parse_settings(settings: Mapping[str, str]) -> ForumSettings:
-    """Validate the ``forum.*`` settings (environment already applied)."""
+def parse_settings(
+    settings: Mapping[str, str],
+    environ: Mapping[str, str] | None = None,
+    ini: str = "the ini file",
+) -> ForumSettings:
+    """Validate the ``forum.*`` settings (environment already applied).
+
+    A wrong value raises SettingError whose one-line message also says where
+    the value came from (``environ`` and ``ini`` name the candidates).
+    """
+    try:
+        return _parse(settings)
+    except SettingError as error:
+        source = setting_source(error.name, settings, environ, ini)
+        raise SettingError(error.name, f"{error.message} ({source})") from None
+
+
+def _parse(settings: Mapping[str, str]) -> ForumSettings:
     secret = str(settings.get("forum.session_secret", "")).strip()
     secure = _boolean(settings, "forum.session_secure", False)
     if not secret:
-        raise ConfigurationError(
-            "forum.session_secret is empty; set it in the ini file or FORUM_SESSION_SECRET"
+        raise SettingError(
+            "forum.session_secret",
+            "forum.session_secret is empty; set it in the ini file or FORUM_SESSION_SECRET",
         )
     if secure and secret == DEVELOPMENT_SECRET:
-        raise ConfigurationError(
+        raise SettingError(
+            "forum.session_secret",
             "forum.session_secret is the development placeholder; set FORUM_SESSION_SECRET "
-            "to a long random value for production"
+            "to a long random value for production",
         )
     first_delay = _integer(settings, "forum.signin_first_delay_seconds", 5)
     max_delay = _integer(settings, "forum.signin_max_delay_seconds", 60)
     if first_delay > max_delay:
-        raise ConfigurationError(
+        raise SettingError(
+            "forum.signin_first_delay_seconds",
             f"forum.signin_first_delay_seconds = {first_delay} must not exceed "
-            f"forum.signin_max_delay_seconds = {max_delay}"
+            f"forum.signin_max_delay_seconds = {max_delay}",
         )
     return ForumSettings(
         counter_strategy=_choice(

@@ -112,9 +112,7 @@ def test_a_comment_read_for_update_is_not_locked_again(dbsession: Session, count
     dbsession.commit()
     comment_id = dbsession.scalars(select(Comment.id).where(Comment.thread_id == thread.id)).one()
     for change in ("edit", "delete"):
-        comment = dbsession.get(
-            Comment, comment_id, with_for_update=True, populate_existing=True
-        )
+        comment = dbsession.get(Comment, comment_id, with_for_update=True, populate_existing=True)
         with statements_on(dbsession.connection()) as log:
             if change == "edit":
                 comment.message = "one two three four"

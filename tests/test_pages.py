@@ -165,7 +165,9 @@ def test_edit_own_comment(site: Site):
 def test_delete_own_comment(site: Site):
     b = site.browser
     b.sign_in("alice")
-    back = b.submit(b.get(f"/t/{site.thread_id}"), f"/c/{site.comment_id}/delete").follow()
+    confirm = b.get(f"/t/{site.thread_id}").click(href=f"/c/{site.comment_id}/delete")
+    assert b.thread_counts(site.thread_id) == (5, 2)  # asking deletes nothing
+    back = b.submit(confirm, f"/c/{site.comment_id}/delete").follow()
     assert "Comment deleted." in back.text
     assert b.thread_counts(site.thread_id) == (3, 1)
     assert b.board_counts("general") == (1, 1)
@@ -205,7 +207,10 @@ def test_title_search_treats_wildcards_as_text(site: Site):
 def test_moderator_deletes_a_thread(site: Site):
     b = site.browser
     b.sign_in("mod")
-    board_page = b.submit(b.get(f"/t/{site.thread_id}"), "/delete", status=303).follow()
+    confirm = b.get(f"/t/{site.thread_id}").click(href=f"/t/{site.thread_id}/delete")
+    assert "Delete this thread?" in confirm.text
+    assert b.board_counts("general") == (1, 2)  # asking deletes nothing
+    board_page = b.submit(confirm, "/delete", status=303).follow()
     assert "Deleted the thread “Hello”." in board_page.text
     assert b.board_counts("general") == (0, 0)
     b.get(f"/t/{site.thread_id}", status=404)
@@ -217,7 +222,7 @@ def test_moderator_edits_and_deletes_others_comments(site: Site):
     b.sign_in("mod")
     b.submit(b.get(f"/c/{site.comment_id}/edit"), "/edit", message="moderated")
     assert b.thread_counts(site.thread_id) == (4, 2)
-    b.submit(b.get(f"/t/{site.thread_id}"), f"/c/{site.comment_id}/delete")
+    b.submit(b.get(f"/c/{site.comment_id}/delete"), f"/c/{site.comment_id}/delete")
     assert b.thread_counts(site.thread_id) == (3, 1)
 
 
@@ -342,7 +347,8 @@ def test_authors_do_not_see_moderator_buttons(site: Site):
     b = site.browser
     b.sign_in("alice")
     page = b.get(f"/t/{site.thread_id}")
-    assert not page.html.select(f"form[action='/t/{site.thread_id}/delete']")
+    assert not page.html.select(f"a[href='/t/{site.thread_id}/delete']")
+    b.get(f"/t/{site.thread_id}/delete", status=403)
     assert page.html.select_one(f"#c-{site.comment_id} a[href$='/edit']")
     assert not page.html.select(f"#c-{site.comment_id} a[href$='/move']")
 
@@ -441,12 +447,16 @@ def test_html_in_messages_and_titles_is_shown_as_text(site: Site, payload):
     assert "<script>alert" not in board.text and "<img src=x" not in board.text
 
 
-def test_white_space_is_kept(site: Site):
+def test_line_breaks_are_kept_and_code_verbatim(site: Site):
     b = site.browser
     b.sign_in("bob")
-    message = "first line\n\n    indented line\ttab  two spaces"
+    message = "first line\nsecond line\n\n    indented  code\ttab"
     page = b.submit(b.get(f"/t/{site.thread_id}"), "/reply", message=message).follow()
-    assert page.html.select("li.comment .message")[-1].get_text() == message
+    shown = page.html.select("li.comment .message")[-1]
+    assert shown.select_one("p").get_text() == "first line\nsecond line"
+    assert shown.select_one("p br") is not None
+    assert shown.select_one("pre code").get_text() == "indented  code\ttab\n"
+    assert page.html.select("li.comment .word-count")[-1].text == "7"  # counted as written
 
 
 # --- pagination stays cheap on a big thread -------------------------------------------------

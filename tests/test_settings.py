@@ -78,3 +78,58 @@ def test_the_app_installs_the_chosen_strategy_only(database_url, monkeypatch, na
     assert issubclass(factory.class_, events.GuardedSession)
     others = [s for s in events.STRATEGIES.values() if s.name != name]
     assert not any(strategy.installed(factory) for strategy in others)
+
+
+# --- where a wrong value came from, said in one line ----------------------------------------
+
+
+def test_the_message_names_the_environment_variable():
+    settings = with_environment({"forum.session_secret": "s"}, {"FORUM_COUNTER_STRATEGY": "x"})
+    with pytest.raises(ConfigurationError) as raised:
+        parse_settings(settings, {"FORUM_COUNTER_STRATEGY": "x"}, "development.ini")
+    assert str(raised.value) == (
+        "forum.counter_strategy = 'x' is not valid; choose one of: "
+        f"{VALID} (from the environment variable FORUM_COUNTER_STRATEGY)"
+    )
+
+
+def test_the_message_names_the_ini_file():
+    with pytest.raises(ConfigurationError) as raised:
+        parse_settings(
+            {"forum.session_secret": "s", "forum.search_view": "lve"}, {}, "development.ini"
+        )
+    assert str(raised.value) == (
+        "forum.search_view = 'lve' is not valid; choose one of: live, materialized "
+        "(from development.ini)"
+    )
+
+
+def test_a_script_says_it_in_one_line_before_touching_the_database(tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    ini = Path(__file__).resolve().parent.parent / "development.ini"
+    pgdata = tmp_path / "never-made"
+    env = {
+        **os.environ,
+        "FORUM_COUNTER_STRATEGY": "bogus",
+        "FORUM_EMBEDDED_PGDATA": str(pgdata),
+    }
+    env.pop("FORUM_DATABASE_URL", None)
+    for script in ("forum-initialize-db", "forum-reconcile", "forum-search-refresh", "pserve"):
+        done = subprocess.run(
+            [str(Path(sys.executable).parent / script), str(ini)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+        assert done.returncode == 2, (script, done.stderr)
+        assert done.stderr == (
+            "forum: forum.counter_strategy = 'bogus' is not valid; choose one of: "
+            f"{VALID} (from the environment variable FORUM_COUNTER_STRATEGY)\n"
+        ), script
+        assert done.stdout == ""
+    assert not pgdata.exists()  # no server was started, no migration ran

@@ -1,4 +1,7 @@
-"""The naive recipes from shared/references/001, kept only to be measured against.
+"""The naive recipes of the classic answer, kept only to be measured against.
+
+The answer: https://stackoverflow.com/questions/13693872 ("Can SQLAlchemy
+events be used to update a denormalized data cache?").
 
 Each does what the classic answer shows, on thread counters only (the answer
 has no board counters):

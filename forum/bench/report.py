@@ -161,14 +161,14 @@ def _markdown(result: dict) -> list[str]:
 
     concurrency = w["concurrency"]
     writers = concurrency["writers"]
-    for target, label in (
-        ("hot", "all writers on one hot thread"),
-        ("spread", "each writer on its own thread"),
+    for number, target, label in (
+        (4, "hot", "all writers on one hot thread"),
+        (5, "spread", "each writer on its own thread"),
     ):
         data = concurrency["results"][target]
         floor_c = data.get(FLOOR, {})
         lines += [
-            f"## 4. Concurrent writers: {label}",
+            f"## {number}. Concurrent writers: {label}",
             "",
             f"{concurrency['ops_per_writer']} comments per writer; throughput in comments "
             "per second (× floor), p95 latency, retries taken, counters drifted afterwards "
@@ -196,7 +196,7 @@ def _markdown(result: dict) -> list[str]:
     read = w["read_path"]
     base = read["results"]["counter_columns"]["median_us"]
     lines += [
-        "## 5. Read path",
+        "## 6. Read path",
         "",
         f"A thread header's counts at {read['thread_size']:,} comments: read from the "
         "counter columns, or computed with COUNT/SUM at read time.",
@@ -213,7 +213,7 @@ def _markdown(result: dict) -> list[str]:
     search = w.get("search")
     if search:
         lines += [
-            "## 6. Search",
+            "## 7. Search",
             "",
             "Query latency (median, p95) with headlines, for the live view and the "
             "materialized view; the matches found; the refresh a materialized view needs "
@@ -272,15 +272,51 @@ def _markdown(result: dict) -> list[str]:
     return lines
 
 
-def _plots(result: dict, out: Path) -> list[Path]:
+#: One colour per subject, the same in every panel of every plot (matplotlib's
+#: tab10 holds ten; the subjects are nine, in the report's subject order).
+PALETTE = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+    "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+]  # fmt: skip
+
+
+def subject_colours(result: dict) -> dict[str, str]:
+    """Each subject's colour, fixed by its place in the report's subject list.
+
+    Every plot takes its colours from here rather than from matplotlib's cycle,
+    whose order depends on the order lines are drawn in (which differs per panel).
+    """
+    names = [s["name"] for s in result["subjects"]]
+    return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
+
+
+def _ordered(result: dict, by_subject: dict) -> list[str]:
+    """The subjects present in ``by_subject``, in the report's subject order."""
+    order = [s["name"] for s in result["subjects"]]
+    return [n for n in order if n in by_subject] + [n for n in by_subject if n not in order]
+
+
+def _subject_legend(fig, names: list[str], colours: dict[str, str]) -> None:
+    """One legend for the whole figure, built from the colours, not from one panel's lines."""
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], color=colours[n], marker="o", label=n) for n in names]
+    fig.legend(handles=handles, loc="outside right center", fontsize=8)
+
+
+def build_figures(result: dict) -> dict[str, object]:
+    """The report's figures by plot key (``latency``, ``throughput``, ...), not yet saved."""
     w = result["workloads"]
-    files = []
+    colours = subject_colours(result)
+    figures: dict[str, object] = {}
 
     latency = w["write_latency"]
-    fig, ax = plt.subplots(figsize=(8, 5))
-    for name, by_size in latency["results"].items():
+    fig, ax = plt.subplots(figsize=(9, 5), layout="constrained")
+    names = _ordered(result, latency["results"])
+    for name in names:
+        by_size = latency["results"][name]
         points = [(s, by_size[str(s)]["median_us"]) for s in latency["sizes"] if str(s) in by_size]
-        ax.plot(*zip(*points, strict=True), marker="o", label=name)
+        ax.plot(*zip(*points, strict=True), marker="o", label=name, color=colours[name])
     ax.set(
         xscale="log",
         yscale="log",
@@ -289,29 +325,35 @@ def _plots(result: dict, out: Path) -> list[Path]:
         title="Write latency against thread size",
     )
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
-    files.append(_save(fig, out / PLOTS["latency"]))
+    _subject_legend(fig, names, colours)
+    figures["latency"] = fig
 
     concurrency = w["concurrency"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5), sharey=True)
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True, layout="constrained")
+    shown: list[str] = []
     for ax, target, label in (
         (axes[0], "hot", "one hot thread"),
         (axes[1], "spread", "a thread per writer"),
     ):
-        for name, by_writers in concurrency["results"][target].items():
+        data = concurrency["results"][target]
+        for name in _ordered(result, data):
+            by_writers = data[name]
             xs = [n for n in concurrency["writers"] if str(n) in by_writers]
-            ax.plot(xs, [by_writers[str(n)]["throughput"] for n in xs], marker="o", label=name)
+            ys = [by_writers[str(n)]["throughput"] for n in xs]
+            ax.plot(xs, ys, marker="o", label=name, color=colours[name])
+            if name not in shown:
+                shown.append(name)
         ax.set(xlabel="concurrent writers", title=label, xticks=concurrency["writers"])
         ax.grid(True, alpha=0.3)
     axes[0].set_ylabel("comments per second")
-    axes[1].legend(fontsize=8)
     fig.suptitle("Throughput against writers")
-    files.append(_save(fig, out / PLOTS["throughput"]))
+    _subject_legend(fig, _ordered(result, dict.fromkeys(shown)), colours)
+    figures["throughput"] = fig
 
     statements = w["statements"]
-    names = list(statements["results"])
+    names = _ordered(result, statements["results"])
     ops = statements["operations"]
-    fig, ax = plt.subplots(figsize=(10, 4.5))
+    fig, ax = plt.subplots(figsize=(10, 4.5), layout="constrained")
     width = 0.8 / len(ops)
     for i, op in enumerate(ops):
         ax.bar(
@@ -319,6 +361,7 @@ def _plots(result: dict, out: Path) -> list[Path]:
             [statements["results"][name][op] for name in names],
             width,
             label=op,
+            color=PALETTE[i % len(PALETTE)],
         )
     ax.set_xticks(
         [n + width * (len(ops) - 1) / 2 for n in range(len(names))],
@@ -329,29 +372,33 @@ def _plots(result: dict, out: Path) -> list[Path]:
     )
     ax.set(ylabel="SQL statements", title="Statements per operation")
     ax.legend()
-    files.append(_save(fig, out / PLOTS["statements"]))
+    figures["statements"] = fig
 
     search = w.get("search")
     if search:
         size = str(search["sizes"][-1])
         kinds = list(search["queries"][size])
-        fig, ax = plt.subplots(figsize=(8, 4.5))
+        fig, ax = plt.subplots(figsize=(8, 4.5), layout="constrained")
         for i, form in enumerate(("live", "materialized")):
             ax.bar(
                 [n + i * 0.4 for n in range(len(kinds))],
                 [search["queries"][size][k][form]["median_us"] / 1000 for k in kinds],
                 0.4,
                 label=form,
+                color=PALETTE[i],
             )
         ax.set_xticks([n + 0.2 for n in range(len(kinds))], kinds)
         ax.set(ylabel="median ms per search", title=f"Search at {int(size):,} comments")
         ax.legend()
-        files.append(_save(fig, out / PLOTS["search"]))
-    return files
+        figures["search"] = fig
+    return figures
+
+
+def _plots(result: dict, out: Path) -> list[Path]:
+    return [_save(fig, out / PLOTS[key]) for key, fig in build_figures(result).items()]
 
 
 def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Computed, ForeignKey, Index, Integer, Text, func
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from .thread import Thread
     from .user import User
 
+#: How far apart an INSERT's two clock_timestamp() values can be (see Comment.edited).
+EDITED_AFTER = timedelta(milliseconds=100)
+
 COMMENT_DOCUMENT = "setweight(to_tsvector('english'::regconfig, left(message, 50000)), 'B')"
 
 
@@ -29,6 +32,8 @@ class Comment(RefreshSearchViewMixin, UUIDKey, Base):
         Index("ix_comments_thread_id_created_at_id", "thread_id", "created_at", "id"),
         Index("ix_comments_search_vector", "search_vector", postgresql_using="gin"),
         Index("ix_comments_created_at", "created_at"),
+        # An author's comments, newest first (the user page).
+        Index("ix_comments_author_id_created_at_id", "author_id", "created_at", "id"),
     )
 
     # active_history: the counter strategies need the old thread and message
@@ -60,6 +65,17 @@ class Comment(RefreshSearchViewMixin, UUIDKey, Base):
     @property
     def word_count(self) -> int:
         return word_count(self.message)
+
+    @property
+    def edited(self) -> bool:
+        """Changed after it was posted: ``updated_at`` moved on from ``created_at``.
+
+        Both come from ``clock_timestamp()`` in the INSERT, evaluated a few
+        microseconds apart, so only a gap longer than that counts.
+        """
+        if self.updated_at is None or self.created_at is None:
+            return False
+        return self.updated_at - self.created_at > EDITED_AFTER
 
     def __repr__(self) -> str:
         return f"<Comment {self.id} thread={self.thread_id} words={self.word_count}>"

@@ -31,6 +31,8 @@ class Thread(RefreshSearchViewMixin, UUIDKey, Base):
         Index("ix_threads_board_id_last_activity_at_id", "board_id", "last_activity_at", "id"),
         Index("ix_threads_search_vector", "search_vector", postgresql_using="gin"),
         Index("ix_threads_created_at", "created_at"),
+        # An author's threads, newest first (the user page).
+        Index("ix_threads_author_id_created_at_id", "author_id", "created_at", "id"),
     )
 
     #: The counter strategies need the board a change moved the thread from:

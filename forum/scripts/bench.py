@@ -27,7 +27,7 @@ from ..bench.report import write_report
 from ..bench.run import SCALES, run_bench
 from ..database import database_url, drop_database, ensure_database
 from ..settings import parse_settings, with_environment
-from .common import ini_parser
+from .common import check_settings, ini_parser
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scale = SCALES["tiny" if args.tiny else "quick" if args.quick else "full"]
 
+    check_settings(args.config_uri)
     setup_logging(args.config_uri)
     for noisy in ("apscheduler", "forum.search", "pgserver"):  # the report says what matters
         logging.getLogger(noisy).setLevel(logging.WARNING)

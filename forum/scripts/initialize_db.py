@@ -17,7 +17,7 @@ from alembic import command
 from ..database import database_url, ensure_database
 from ..demo import load_demo_data
 from ..settings import with_environment
-from .common import application, ini_parser
+from .common import application, check_settings, ini_parser
 
 
 def migrate(config_uri: str) -> None:
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-demo", action="store_true", help="do not load the demo data")
     args = parser.parse_args(argv)
 
+    check_settings(args.config_uri)  # before any migration: a typo stops here, in one line
     setup_logging(args.config_uri)
     url = database_url(with_environment(get_appsettings(args.config_uri)))
     if ensure_database(url):

@@ -16,7 +16,8 @@ from typing import Generic, TypeVar
 from sqlalchemy import Select, exists, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
-from ..models import Board, Comment, Thread
+from ..models import Board, Comment, Thread, User
+from .accounts import USERNAME_PATTERN
 
 T = TypeVar("T")
 Key = tuple[datetime, uuid.UUID]
@@ -104,6 +105,8 @@ def boards(session: Session) -> list[Board]:
 
 
 def board_by_slug(session: Session, slug: str) -> Board | None:
+    if "\x00" in slug:  # PostgreSQL text cannot hold one: no board has it
+        return None
     return session.scalars(select(Board).where(Board.slug == slug)).one_or_none()
 
 
@@ -143,6 +146,25 @@ def thread_comments(session: Session, thread: Thread, want: PageRequest) -> Page
         select(Comment).where(Comment.thread_id == thread.id).options(joinedload(Comment.author))
     )
     return keyset_page(session, query, (Comment.created_at, Comment.id), want)
+
+
+def user_by_name(session: Session, name: str) -> User | None:
+    """The user called ``name`` (stored lower-cased); None for a name no one could register."""
+    if not isinstance(name, str) or not USERNAME_PATTERN.fullmatch(name.lower()):
+        return None
+    return session.scalars(select(User).where(User.username == name.lower())).one_or_none()
+
+
+def user_comments(session: Session, user: User, want: PageRequest) -> Page[Comment]:
+    """What ``user`` wrote, newest first, each with its thread (for the title and link)."""
+    query = select(Comment).where(Comment.author_id == user.id).options(joinedload(Comment.thread))
+    return keyset_page(session, query, (Comment.created_at, Comment.id), want, newest_first=True)
+
+
+def user_threads(session: Session, user: User, want: PageRequest) -> Page[Thread]:
+    """The threads ``user`` started, newest first, each with its board."""
+    query = select(Thread).where(Thread.author_id == user.id).options(joinedload(Thread.board))
+    return keyset_page(session, query, (Thread.created_at, Thread.id), want, newest_first=True)
 
 
 def threads_titled(session: Session, text: str, limit: int = 20) -> list[Thread]:

@@ -19,7 +19,16 @@ def includeme(config: Configurator) -> None:
     settings = config.get_settings()
     settings.setdefault(
         "jinja2.globals",
-        "cursor = forum.pagination:encode_cursor\nplural = forum.views.pages.common:plural",
+        "\n".join(
+            [
+                "cursor = forum.pagination:encode_cursor",
+                "plural = forum.views.pages.common:plural",
+                "number = forum.views.pages.formatting:number",
+                "ago = forum.views.pages.formatting:ago",
+                "exact_time = forum.views.pages.formatting:exact",
+                "markdown = forum.markup:render_markdown",
+            ]
+        ),
     )
     settings.setdefault("jinja2.autoescape", "true")
     config.add_jinja2_renderer(".jinja2")

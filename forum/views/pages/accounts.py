@@ -10,7 +10,8 @@ from pyramid.view import view_config
 from ...services import accounts
 from ...services.errors import Conflict, InvalidField
 from ...services.sign_in import TooManyAttempts, sign_in
-from .common import form_error, local_path, plural, signed_in
+from .common import form_error, form_errors, local_path, plural, signed_in
+from .registration import registration_errors
 
 LOGIN = "forum:templates/login.jinja2"
 REGISTER = "forum:templates/register.jinja2"
@@ -60,19 +61,19 @@ def register_form(request: Request) -> dict:
 @view_config(route_name="register", request_method="POST", renderer=REGISTER)
 def register(request: Request):
     context = {"password_min": accounts.PASSWORD_MIN_CHARS}
-    password = request.POST.get("password")
-    if password != request.POST.get("password_again"):
-        return form_error(request, "password_again", "The two passwords differ.", **context)
+    errors = registration_errors(request)
+    if errors:
+        return form_errors(request, errors, **context)
     try:
         user = accounts.create_user(
             request.dbsession,
             request.registry["password_hasher"],
             request.POST.get("username"),
-            password,
+            request.POST.get("password"),
         )
     except InvalidField as error:
         return form_error(request, error.field, error.message.capitalize() + ".", **context)
-    except Conflict as error:
+    except Conflict as error:  # registered by someone else a moment ago
         return form_error(request, "username", str(error).capitalize() + ".", **context)
     remember(request, user.id)
     request.session.flash(f"Welcome, {user.username}! You are signed in.")

@@ -1,4 +1,4 @@
-"""Editing, deleting and (for moderators) moving a comment."""
+"""Editing (with a preview), deleting (after asking) and (for moderators) moving a comment."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from ...models import Comment
 from ...pagination import encode_cursor
 from ...services import posting, reading
 from ...services.errors import InvalidField
+from ...services.text import check_text
 from .common import author_or_moderator, form_error, found_or_404, moderator
 
 EDIT = "forum:templates/comment_edit.jinja2"
@@ -45,12 +46,34 @@ def edit(request: Request):
     comment = comment_from_route(request, for_update=True)
     author_or_moderator(request, comment)
     max_chars = request.registry.settings["forum.settings"].max_message_chars
+    message = request.POST.get("message")
     try:
-        posting.edit_comment(request.dbsession, comment, request.POST.get("message"), max_chars)
+        if request.POST.get("preview"):
+            check_text("message", message, max_chars=max_chars)
+            return {"comment": comment, "preview": message, "values": {"message": message}}
+        posting.edit_comment(request.dbsession, comment, message, max_chars)
     except InvalidField as error:
         return form_error(request, error.field, error.message, comment=comment)
     request.session.flash("Comment saved.")
     return HTTPSeeOther(at_comment(request, comment))
+
+
+@view_config(
+    route_name="comment.delete",
+    request_method="GET",
+    renderer="forum:templates/confirm_delete.jinja2",
+)
+def confirm_delete(request: Request) -> dict:
+    """Ask first: a plain page with one button, so it works without JavaScript."""
+    comment = comment_from_route(request)
+    author_or_moderator(request, comment)
+    return {
+        "what": "this comment",
+        "comment": comment,
+        "thread": None,
+        "action": request.route_path("comment.delete", id=comment.id),
+        "back": at_comment(request, comment),
+    }
 
 
 @view_config(route_name="comment.delete", request_method="POST")

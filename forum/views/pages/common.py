@@ -163,6 +163,20 @@ def form_error(
     rolled back: a refused form changes nothing. ``keep_changes`` is for the one
     refusal that must write: a failed sign-in records itself for throttling.
     """
+    return form_errors(
+        request, {field: message}, status=status, keep_changes=keep_changes, **context
+    )
+
+
+def form_errors(
+    request: Request,
+    errors: dict[str, str],
+    *,
+    status: int = 422,
+    keep_changes: bool = False,
+    **context: Any,
+) -> dict[str, Any]:
+    """Like ``form_error``, with every field's message at once (each by its field)."""
     if not keep_changes:
         request.tm.doom()
     request.response.status_int = status
@@ -171,4 +185,4 @@ def form_error(
         for name, value in request.POST.items()
         if "password" not in name  # never echo a password
     }
-    return {**context, "errors": {field: message}, "values": values}
+    return {**context, "errors": dict(errors), "values": values}

@@ -1,4 +1,4 @@
-"""A thread page, replying to it, and (for moderators) deleting it."""
+"""A thread page, replying to it, and (for moderators) deleting it, after asking."""
 
 from __future__ import annotations
 
@@ -10,34 +10,46 @@ from ...models import Thread
 from ...services import posting, reading
 from ...services.errors import InvalidField, NotFound
 from ...services.reading import PageRequest
+from ...services.text import check_text
 from .common import PAGE_SIZE, form_error, found_or_404, moderator, page_request, signed_in
+from .paging import position
+
+THREAD = "forum:templates/thread.jinja2"
 
 
 def thread_from_route(request: Request) -> Thread:
     return found_or_404(reading.thread_by_id(request.dbsession, request.matchdict["id"]), "thread")
 
 
-@view_config(route_name="thread", request_method="GET", renderer="forum:templates/thread.jinja2")
+def thread_context(request: Request, thread: Thread, want: PageRequest) -> dict:
+    """The thread, one page of its comments, and where that page is (from the counter)."""
+    page = reading.thread_comments(request.dbsession, thread, want)
+    path = request.route_path("thread", id=thread.id)
+    where = position(request, path, page, want, thread.comment_count, PAGE_SIZE)
+    return {"thread": thread, "page": page, "position": where}
+
+
+@view_config(route_name="thread", request_method="GET", renderer=THREAD)
 def thread_page(request: Request) -> dict:
     thread = thread_from_route(request)
-    page = reading.thread_comments(request.dbsession, thread, page_request(request))
-    return {"thread": thread, "page": page}
+    return thread_context(request, thread, page_request(request))
 
 
-@view_config(
-    route_name="thread.reply", request_method="POST", renderer="forum:templates/thread.jinja2"
-)
+@view_config(route_name="thread.reply", request_method="POST", renderer=THREAD)
 def reply(request: Request):
     user = signed_in(request)
     thread = thread_from_route(request)
     max_chars = request.registry.settings["forum.settings"].max_message_chars
+    message = request.POST.get("message")
     try:
-        comment = posting.add_comment(
-            request.dbsession, thread, user, request.POST.get("message"), max_chars
-        )
+        if request.POST.get("preview"):
+            check_text("message", message, max_chars=max_chars)
+            context = thread_context(request, thread, PageRequest(PAGE_SIZE, last=True))
+            return {**context, "preview": message, "values": {"message": message}}
+        comment = posting.add_comment(request.dbsession, thread, user, message, max_chars)
     except InvalidField as error:
-        page = reading.thread_comments(request.dbsession, thread, PageRequest(PAGE_SIZE, last=True))
-        return form_error(request, error.field, error.message, thread=thread, page=page)
+        context = thread_context(request, thread, PageRequest(PAGE_SIZE, last=True))
+        return form_error(request, error.field, error.message, **context)
     except NotFound:
         request.session.flash("That thread was deleted before your reply arrived.")
         return HTTPSeeOther(request.route_path("home"))
@@ -45,6 +57,24 @@ def reply(request: Request):
     return HTTPSeeOther(
         request.route_path("thread", id=thread.id, _query={"last": "1"}, _anchor=f"c-{comment.id}")
     )
+
+
+@view_config(
+    route_name="thread.delete",
+    request_method="GET",
+    renderer="forum:templates/confirm_delete.jinja2",
+)
+def confirm_delete_thread(request: Request) -> dict:
+    """Ask first: a plain page with one button, so it works without JavaScript."""
+    moderator(request)
+    thread = thread_from_route(request)
+    return {
+        "what": "this thread",
+        "thread": thread,
+        "comment": None,
+        "action": request.route_path("thread.delete", id=thread.id),
+        "back": request.route_path("thread", id=thread.id),
+    }
 
 
 @view_config(route_name="thread.delete", request_method="POST")
