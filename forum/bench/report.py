@@ -2,7 +2,9 @@
 
 Every timing in report.md is also shown as a ratio to the raw driver floor
 (psycopg2 issuing the same INSERT and UPDATE ... SET x = x + n), so a reader
-sees what each strategy costs on top of the least work that keeps the counts.
+sees what each strategy costs on top of the least work that keeps the counts,
+and to ``orm_bare`` (the same ORM operations with no counters kept), so what
+the ORM costs and what the counters cost are told apart.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 
 FLOOR = "floor"
+ORM_BARE = "orm_bare"
 PLOTS = {
     "latency": "latency_vs_thread_size.png",
     "throughput": "throughput_vs_writers.png",
@@ -28,6 +31,36 @@ def _ratio(value: float | None, floor: float | None) -> str:
     if value is None or not floor:
         return ""
     return f" ({value / floor:.2f}×)"
+
+
+def _ratios(value: float | None, floor: float | None, bare: float | None) -> str:
+    """`` (3.65× floor, 1.21× orm_bare)``: both yardsticks, whichever are known."""
+    parts = [
+        f"{value / base:.2f}× {name}"
+        for name, base in ((FLOOR, floor), (ORM_BARE, bare))
+        if value is not None and base
+    ]
+    return f" ({', '.join(parts)})" if parts else ""
+
+
+def _contention(concurrency: dict, order: list[str]) -> list[str]:
+    """Hot-thread throughput as a share of the same subject's spread throughput."""
+    hot, spread = concurrency["results"]["hot"], concurrency["results"]["spread"]
+    writers = concurrency["writers"]
+    rows = []
+    for name in order:
+        cells = []
+        for n in writers:
+            h = hot.get(name, {}).get(str(n), {}).get("throughput")
+            s = spread.get(name, {}).get(str(n), {}).get("throughput")
+            cells.append(f"{h / s:.2f}" if h and s else "—")
+        rows.append([name, *cells])
+    return [
+        "What one hot row costs: throughput with every writer on one thread, divided by",
+        "the same subject's with each writer on its own thread (1.00 = no contention).",
+        "",
+        *_table(["subject", *[f"{n} writer{'s' if n > 1 else ''}" for n in writers]], rows),
+    ]
 
 
 def _us(value: float | None) -> str:
@@ -88,7 +121,9 @@ def _markdown(result: dict) -> list[str]:
             [[s["name"], s["kind"], s["summary"]] for s in result["subjects"]],
         ),
         "Timings are wall-clock per transaction (begin to commit), as a request sees",
-        "them; each is also given as a ratio to the raw driver floor. The naive",
+        "them; each is also given as a ratio to the raw driver floor and to orm_bare",
+        "(the same ORM operations with no counters kept: the ratio to it is what the",
+        "counters cost, the rest is the ORM's). The naive",
         "recipes run only on threads of up to 1,000 comments (they load the thread).",
         "",
     ]
@@ -96,6 +131,7 @@ def _markdown(result: dict) -> list[str]:
     latency = w["write_latency"]
     sizes = latency["sizes"]
     floor = latency["results"].get(FLOOR, {})
+    bare = latency["results"].get(ORM_BARE, {})
     lines += [
         "## 1. Write latency against thread size",
         "",
@@ -109,10 +145,11 @@ def _markdown(result: dict) -> list[str]:
         for size in sizes:
             cell = by_size.get(str(size))
             base = floor.get(str(size), {}).get("median_us")
+            bare_base = bare.get(str(size), {}).get("median_us")
             row.append(
                 "—"
                 if cell is None
-                else f"{_us(cell['median_us'])}{_ratio(cell['median_us'], base)} "
+                else f"{_us(cell['median_us'])}{_ratios(cell['median_us'], base, bare_base)} "
                 f"(p95 {_us(cell['p95_us'])})"
             )
         row.append(f"{by_size.get('growth')}" if by_size.get("growth") else "")
@@ -140,6 +177,7 @@ def _markdown(result: dict) -> list[str]:
 
     batched = w["batched"]
     floor_batch = batched["results"].get(FLOOR, {}).get("median_us")
+    bare_batch = batched["results"].get(ORM_BARE, {}).get("median_us")
     lines += [
         "## 3. Batched writes",
         "",
@@ -151,7 +189,7 @@ def _markdown(result: dict) -> list[str]:
         [
             [
                 name,
-                f"{_us(r['median_us'])}{_ratio(r['median_us'], floor_batch)}",
+                f"{_us(r['median_us'])}{_ratios(r['median_us'], floor_batch, bare_batch)}",
                 _us(r["per_comment_us"]),
                 str(r["statements"]),
             ]
@@ -167,11 +205,13 @@ def _markdown(result: dict) -> list[str]:
     ):
         data = concurrency["results"][target]
         floor_c = data.get(FLOOR, {})
+        bare_c = data.get(ORM_BARE, {})
         lines += [
             f"## {number}. Concurrent writers: {label}",
             "",
             f"{concurrency['ops_per_writer']} comments per writer; throughput in comments "
-            "per second (× floor), p95 latency, retries taken, counters drifted afterwards "
+            "per second (× floor, × orm_bare), p95 latency, retries taken, counters drifted "
+            "afterwards "
             "(must be 0).",
             "",
         ]
@@ -185,13 +225,15 @@ def _markdown(result: dict) -> list[str]:
                     row.append("—")
                     continue
                 base = floor_c.get(str(n), {}).get("throughput")
+                bare_base = bare_c.get(str(n), {}).get("throughput")
                 row.append(
-                    f"{cell['throughput']:,.0f}/s{_ratio(cell['throughput'], base)}, "
+                    f"{cell['throughput']:,.0f}/s{_ratios(cell['throughput'], base, bare_base)}, "
                     f"p95 {cell['p95_ms']} ms, retries {cell['retries']}, "
                     f"drift {cell['drift']}"
                 )
             rows.append(row)
         lines += _table(["subject", *[f"{n} writer{'s' if n > 1 else ''}" for n in writers]], rows)
+    lines += _contention(concurrency, order)
 
     read = w["read_path"]
     base = read["results"]["counter_columns"]["median_us"]
