@@ -180,6 +180,16 @@ def test_class2_partial_expire_after_move(world: World, how: str):
     commit_and_check(w.session)
 
 
+def test_class2_full_expire_after_a_relationship_move(world: World):
+    """Found by the state machine: the backref still holds the move the expire discarded."""
+    w = world
+    c = reply(w, w.t1)
+    c.thread = w.t3
+    w.session.expire(c)
+    flush_and_check(w.session, memory=False)
+    commit_and_check(w.session)
+
+
 def test_class2_partial_refresh_after_move(world: World):
     w = world
     c = w.opening_post(w.t1)
