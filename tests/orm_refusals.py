@@ -10,7 +10,9 @@ never legitimate:
 * a counter's ``CHECK (... >= 0)`` constraint firing (``_not_negative``);
 * any exception raised inside a counter strategy's own code (``forum/events/``),
   except StaleDataError, which the strategies raise on purpose for a comment or
-  thread whose row is gone;
+  thread whose row is gone, and CounterBypassError, the project's deliberate
+  refusal of an operation it documents as unsupported (raised before anything
+  is written; the database is checked after the rollback all the same);
 * ``ObjectDeletedError`` / ``DetachedInstanceError`` raised during a flush: the
   flush itself deleted the row a listener then tried to read (issue 11, class 8).
 """
@@ -22,6 +24,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError, SAWarning, SQLAlchemyError
 from sqlalchemy.orm.exc import DetachedInstanceError, ObjectDeletedError, StaleDataError
+
+from forum.events import CounterBypassError
 
 EVENTS_DIR = str(Path(__file__).resolve().parent.parent / "forum" / "events")
 
@@ -50,7 +54,7 @@ def counter_bug(error: BaseException) -> str | None:
     """Why ``error`` is a counter bug, or None when it is not one."""
     if is_counter_check_violation(error):
         return "a counter's CHECK (>= 0) constraint fired"
-    if raised_in_strategy(error) and not isinstance(error, StaleDataError):
+    if raised_in_strategy(error) and not isinstance(error, StaleDataError | CounterBypassError):
         return "raised inside a counter strategy (forum/events)"
     if isinstance(error, ObjectDeletedError | DetachedInstanceError) and raised_during_flush(error):
         return "the flush could not read a row it had just written"
