@@ -43,8 +43,9 @@ LOCKED = "forum.comments_locked"
 
 def remember_locked(comment: Comment, context: Any, *attrs: Any) -> None:
     """Comment ``load``/``refresh``: note a row read ``FOR UPDATE`` (not FOR SHARE)."""
-    lock = getattr(context.query, "_for_update_arg", None)
-    session = context.session
+    # ``context`` is None, or has no statement, for copies made by merge() and the like.
+    lock = getattr(getattr(context, "query", None), "_for_update_arg", None)
+    session = getattr(context, "session", None)
     if lock is not None and not lock.read and not lock.key_share and session is not None:
         session.info.setdefault(LOCKED, set()).add(inspect(comment))
 
