@@ -9,7 +9,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from .api_client import ApiClient
-from .counter_helpers import assert_no_drift
+from .counter_helpers import assert_no_drift, statements_on
 from .factories import TEST_PASSWORD, make_board, make_thread, make_user
 
 
@@ -198,3 +198,17 @@ def test_threads_paginate_newest_first(forum: Forum):
 def test_limit_is_capped(forum: Forum):
     page = forum.api.get(f"/api/threads/{forum.thread_id}/comments", limit=100000).json
     assert len(page["comments"]) == 1
+
+
+def test_a_reply_costs_five_statements(forum: Forum, counter_strategy):
+    """POST /api/threads/{id}/comments issues the signed-in user's SELECT, the thread's, the
+    comment's INSERT, the thread's last-activity UPDATE and one UPDATE of the thread's and
+    its board's counters: nothing is read only to keep the counters."""
+    forum.api.sign_in("bob")
+    with statements_on(forum.connection) as log:
+        forum.api.post(f"/api/threads/{forum.thread_id}/comments", {"message": "four five six"})
+    sql = [s for s in log if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]  # the test's
+    assert len(sql) == 5, sql
+    assert sum(s.startswith("SELECT") for s in sql) == 2, sql  # the user and the thread
+    assert len(log.counter_updates()) + len(log.matching("WITH thread AS")) == 2, sql
+    assert_no_drift(forum.connection)

@@ -57,8 +57,8 @@ def current_user(request: Request) -> SignedIn | None:
 @subscriber(BeforeRender)
 def template_globals(event: BeforeRender) -> None:
     request = event.get("request")
-    if request is None or event.get("plain"):
-        return
+    if request is None or event.get("plain") or event.get("renderer_name") == "json":
+        return  # JSON answers show no page chrome (and must not eat a page's flash messages)
     event.setdefault("current_user", current_user(request))
     event.setdefault("csrf_token", LazyCsrfToken(request))
     strategy = events.active(request.registry["dbsession_factory"])
