@@ -784,3 +784,34 @@ def test_class9_thread_moved_to_a_new_board_then_post_moved_away(world: World):
     flush_and_check(w.session)
     assert (w.db(three), w.db(w.two)) == ((1, 0), (1, 2))
     commit_and_check(w.session)
+
+
+# --- boards: their counters belong to the strategy too -----------------------------------------
+
+
+def test_class7_bulk_writes_of_board_counters_are_refused(world: World):
+    from sqlalchemy import insert, update
+
+    w = world
+    attempts = [
+        lambda: w.session.bulk_update_mappings(Board, [{"id": w.one.id, "thread_count": 9}]),
+        lambda: w.session.bulk_insert_mappings(
+            Board, [{"slug": "b", "title": "B", "thread_count": 4}]
+        ),
+        lambda: w.session.execute(update(Board).values(comment_count=0)),
+        lambda: w.session.execute(update(Board), [{"id": w.one.id, "comment_count": 7}]),
+        lambda: w.session.execute(insert(Board).values(slug="c", title="C", thread_count=3)),
+    ]
+    for attempt in attempts:
+        assert refused_or_exact(w.session, attempt) == "refused"
+        check_db(w.session)
+
+
+def test_class7_bulk_writes_of_boards_without_counters_pass(world: World):
+    from sqlalchemy import update
+
+    w = world
+    w.session.execute(update(Board).where(Board.id == w.one.id).values(title="Renamed"))
+    w.session.bulk_insert_mappings(Board, [{"slug": "new", "title": "New"}])
+    commit_and_check(w.session)
+    assert w.session.get(Board, w.one.id).title == "Renamed"

@@ -24,8 +24,10 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
+from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
-from ..models import Comment, Thread
+from ..models import Board, Comment, Thread
+from ..models.board import BOARD_COUNTERS
 from .strategy import Listener
 
 GUARDED = (Comment, Thread)
@@ -48,9 +50,37 @@ def refuse_bulk_writes(state: ORMExecuteState) -> None:
     if not state.is_orm_statement or state.execution_options.get("counters") == "caller":
         return
     mapper = state.bind_mapper
+    verb = "INSERT" if state.is_insert else "UPDATE" if state.is_update else "DELETE"
     if mapper is not None and issubclass(mapper.class_, GUARDED):
-        verb = "INSERT" if state.is_insert else "UPDATE" if state.is_update else "DELETE"
         raise CounterBypassError(f"ORM bulk {verb} on {mapper.class_.__name__} {ADVICE}")
+    if mapper is not None and issubclass(mapper.class_, Board) and _sets_board_counters(state):
+        raise CounterBypassError(f"ORM bulk {verb} of a board's counters {ADVICE}")
+
+
+def _sets_board_counters(state: ORMExecuteState) -> bool:
+    """A board may be bulk-written, but not its counters (they belong to the strategy)."""
+    rows: list[Any] = []
+    values = getattr(state.statement, "_values", None) or {}
+    rows.append({getattr(k, "key", k): v for k, v in values.items()})
+    params = state.parameters
+    rows += params if isinstance(params, list) else [params or {}]
+    return _board_rows_set_counters(rows, inserting=bool(state.is_insert))
+
+
+def _board_rows_set_counters(rows: Iterable[Any], *, inserting: bool) -> bool:
+    """Rows (mappings) that write a counter: any value on an UPDATE, a non-zero one on an
+    INSERT (a new board starts at zero anyway)."""
+    for row in rows:
+        for name in BOARD_COUNTERS:
+            if name in row and (not inserting or _nonzero(row[name])):
+                return True
+    return False
+
+
+def _nonzero(value: Any) -> bool:
+    if isinstance(value, BindParameter):
+        value = value.value
+    return True if isinstance(value, ClauseElement) else bool(value)
 
 
 def refuse_partial_flush(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
@@ -61,16 +91,34 @@ def refuse_partial_flush(session: Session, flush_context: UOWTransaction, instan
         )
 
 
-def _refuse_legacy(method: str, mapper_or_objects: Any) -> None:
+def _refuse_legacy(method: str, mapper_or_objects: Any, mappings: Any = ()) -> None:
     if isinstance(mapper_or_objects, type):
         classes = {mapper_or_objects}
     elif hasattr(mapper_or_objects, "class_"):
         classes = {mapper_or_objects.class_}
     else:
         classes = {type(obj) for obj in mapper_or_objects}
+        # What bulk_save_objects would write of each board's counters: a new board's
+        # non-zero ones, a persistent board's changed ones.
+        mappings = [
+            {n: 1 for n in BOARD_COUNTERS if _written(board, n)}
+            for board in mapper_or_objects
+            if isinstance(board, Board)
+        ]
     for cls in classes:
         if issubclass(cls, GUARDED):
             raise CounterBypassError(f"Session.{method}() on {cls.__name__} {ADVICE}")
+        if issubclass(cls, Board) and _board_rows_set_counters(
+            list(mappings), inserting=method == "bulk_insert_mappings"
+        ):
+            raise CounterBypassError(f"Session.{method}() of a board's counters {ADVICE}")
+
+
+def _written(board: Board, name: str) -> bool:
+    state = inspect(board)
+    if state.key is None:
+        return bool(state.dict.get(name))
+    return name in state.committed_state
 
 
 class GuardedSession(Session):
@@ -83,13 +131,15 @@ class GuardedSession(Session):
         _refuse_legacy("bulk_save_objects", objects)
         super().bulk_save_objects(objects, *args, **kw)
 
-    def bulk_insert_mappings(self, mapper: Any, *args: Any, **kw: Any) -> None:
-        _refuse_legacy("bulk_insert_mappings", inspect(mapper))
-        super().bulk_insert_mappings(mapper, *args, **kw)
+    def bulk_insert_mappings(self, mapper: Any, mappings: Any, *args: Any, **kw: Any) -> None:
+        mappings = list(mappings)
+        _refuse_legacy("bulk_insert_mappings", inspect(mapper), mappings)
+        super().bulk_insert_mappings(mapper, mappings, *args, **kw)
 
-    def bulk_update_mappings(self, mapper: Any, *args: Any, **kw: Any) -> None:
-        _refuse_legacy("bulk_update_mappings", inspect(mapper))
-        super().bulk_update_mappings(mapper, *args, **kw)
+    def bulk_update_mappings(self, mapper: Any, mappings: Any) -> None:
+        mappings = list(mappings)
+        _refuse_legacy("bulk_update_mappings", inspect(mapper), mappings)
+        super().bulk_update_mappings(mapper, mappings)
 
 
 REFUSE_BULK_WRITES = Listener(Session, "do_orm_execute", refuse_bulk_writes)
