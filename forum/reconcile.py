@@ -18,13 +18,15 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
-from .models import Board, Comment, Thread
+from .models import Board, Comment, Thread, User
 from .models.board import BOARD_COUNTERS
 from .models.thread import THREAD_COUNTERS
+from .models.user import USER_COUNTERS
 from .words import word_count
 
 threads = Thread.__table__
 boards = Board.__table__
+users = User.__table__
 comments = Comment.__table__
 
 
@@ -32,7 +34,7 @@ comments = Comment.__table__
 class Drift:
     """One counter whose stored value differs from the truth."""
 
-    kind: str  # "thread" or "board"
+    kind: str  # "thread", "board" or "user"
     id: str
     column: str
     stored: int
@@ -46,6 +48,7 @@ class Drift:
 class Report:
     threads_checked: int = 0
     boards_checked: int = 0
+    users_checked: int = 0
     drift: list[Drift] | None = None
     fixed: bool = False
 
@@ -57,7 +60,10 @@ class Report:
         return len({(d.kind, d.id) for d in self.drift})
 
     def summary(self) -> str:
-        checked = f"checked {self.threads_checked} threads and {self.boards_checked} boards"
+        checked = (
+            f"checked {self.threads_checked} threads, {self.boards_checked} boards "
+            f"and {self.users_checked} users"
+        )
         if not self.drift:
             return f"{checked}: no drift"
         outcome = "fixed" if self.fixed else "not fixed (run with --fix)"
@@ -102,10 +108,24 @@ def _board_truth(connection: Connection, rows: list) -> dict[int, tuple[int, int
     return {i: (thread_counts.get(i, 0), comment_counts.get(i, 0)) for i in ids}
 
 
-#: (kind, table, counter columns, how to compute their truth for a batch)
+def _user_truth(connection: Connection, rows: list) -> dict[int, tuple[int]]:
+    """(comments,) for the batch's users, counted in SQL."""
+    ids = [row.id for row in rows]
+    counts = dict(
+        connection.execute(
+            select(comments.c.author_id, func.count())
+            .where(comments.c.author_id.in_(ids))
+            .group_by(comments.c.author_id)
+        ).all()
+    )
+    return {i: (counts.get(i, 0),) for i in ids}
+
+
+#: (kind, table, counter columns, how to compute their truth for a batch), in lock order
 PARENTS = (
     ("thread", threads, THREAD_COUNTERS, _thread_truth),
     ("board", boards, BOARD_COUNTERS, _board_truth),
+    ("user", users, USER_COUNTERS, _user_truth),
 )
 
 
@@ -157,7 +177,7 @@ def reconcile(
     batch: int = 1000,
     on_drift: Callable[[Drift], None] | None = None,
 ) -> Report:
-    """Check (and with ``fix`` repair) every thread and board counter.
+    """Check (and with ``fix`` repair) every thread, board and user counter.
 
     Each batch commits on its own, so locks are held for one batch at a time.
     """

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session
 
-from forum.models import Board, Comment, Thread
+from forum.models import Board, Comment, Thread, User
 from forum.reconcile import reconcile
 
 
@@ -29,6 +29,12 @@ def stored_board(connection: Connection, board_id: int) -> tuple[int, int]:
     return tuple(row)
 
 
+def stored_user(connection: Connection, user_id: int) -> tuple[int]:
+    """(comment_count,) as the database holds it."""
+    row = connection.execute(select(User.comment_count).where(User.id == user_id)).one()
+    return tuple(row)
+
+
 def assert_no_drift(connection: Connection) -> None:
     """Every counter in the database equals the truth recomputed from the comments."""
     report = reconcile(connection)
@@ -45,6 +51,8 @@ def assert_session_exact(session: Session) -> None:
             assert (obj.word_count, obj.comment_count) == stored_thread(connection, obj.id)
         elif isinstance(obj, Board) and "thread_count" in obj.__dict__:
             assert (obj.thread_count, obj.comment_count) == stored_board(connection, obj.id)
+        elif isinstance(obj, User) and "comment_count" in obj.__dict__:
+            assert (obj.comment_count,) == stored_user(connection, obj.id)
 
 
 class StatementLog(list):

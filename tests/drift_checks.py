@@ -15,14 +15,15 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.orm import Session
 
 from forum.events import CounterBypassError
-from forum.models import Board, Thread
+from forum.models import Board, Thread, User
 from forum.reconcile import reconcile
 
-from .counter_helpers import stored_board, stored_thread
+from .counter_helpers import stored_board, stored_thread, stored_user
 
-COUNTERS: dict[type, tuple[str, str]] = {
+COUNTERS: dict[type, tuple[str, ...]] = {
     Thread: ("word_count", "comment_count"),
     Board: ("thread_count", "comment_count"),
+    User: ("comment_count",),
 }
 
 
@@ -51,9 +52,8 @@ def memory_errors(session: Session) -> list[str]:
         if names is None or state.deleted or not all(n in state.dict for n in names):
             continue
         held = tuple(state.dict[n] for n in names)
-        stored = (stored_thread if isinstance(obj, Thread) else stored_board)(
-            connection, state.key[1][0]
-        )
+        read = {Thread: stored_thread, Board: stored_board, User: stored_user}[type(obj)]
+        stored = read(connection, state.key[1][0])
         if held != stored:
             errors.append(f"{obj!r}: in memory {names} = {held}, database {stored}")
     return errors

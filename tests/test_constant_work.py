@@ -48,6 +48,10 @@ def _grow(session: Session, thread: Thread, author_id: int, size: int) -> None:
             "UPDATE boards SET comment_count = comment_count + %s WHERE id = %s",
             (size - 1, board_id),
         )
+        session.connection().exec_driver_sql(
+            "UPDATE users SET comment_count = comment_count + %s WHERE id = %s",
+            (size - 1, author_id),
+        )
     session.commit()
     session.expunge_all()
 

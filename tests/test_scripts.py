@@ -120,7 +120,13 @@ def drifted(committed_engine: Engine):
         empty = make_thread(session, board, alice, "soon gone", title="empty")
         fine = make_thread(session, board, alice, "all good here", title="fine")
         session.commit()
-        ids = {"busy": busy.id, "empty": empty.id, "fine": fine.id, "board": board.id}
+        ids = {
+            "busy": busy.id,
+            "empty": empty.id,
+            "fine": fine.id,
+            "board": board.id,
+            "alice": alice.id,
+        }
     with committed_engine.begin() as connection:
         connection.execute(
             text("UPDATE threads SET word_count = 99 WHERE id = :id"), {"id": ids["busy"]}
@@ -144,8 +150,11 @@ def test_reconcile_reports_drift_and_exits_1(drifted):
     assert f"drift: thread {ids['empty']} comment_count: stored 1, true 0" in lines
     assert f"drift: board {ids['board']} thread_count: stored 7, true 3" in lines
     assert f"drift: board {ids['board']} comment_count: stored 0, true 3" in lines
+    # The comment deleted behind the strategy's back is still counted for its author.
+    assert f"drift: user {ids['alice']} comment_count: stored 4, true 3" in lines
     assert lines[-1] == (
-        "checked 3 threads and 1 boards: 5 counters drifted in 3 rows, not fixed (run with --fix)"
+        "checked 3 threads, 1 boards and 1 users: 6 counters drifted in 4 rows, "
+        "not fixed (run with --fix)"
     )
     with engine.connect() as connection:  # reporting changes nothing
         assert stored_thread(connection, ids["busy"]) == (99, 2)
@@ -156,7 +165,7 @@ def test_reconcile_fix_repairs_in_batches(drifted, batch):
     engine, ids = drifted
     result = run("forum-reconcile", INI, "--fix", "--batch", batch)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines()[-1].endswith("5 counters drifted in 3 rows, fixed")
+    assert result.stdout.splitlines()[-1].endswith("6 counters drifted in 4 rows, fixed")
     with engine.connect() as connection:
         assert stored_thread(connection, ids["busy"]) == (5, 2)
         assert stored_thread(connection, ids["empty"]) == (0, 0)
@@ -164,7 +173,7 @@ def test_reconcile_fix_repairs_in_batches(drifted, batch):
         assert stored_board(connection, ids["board"]) == (3, 3)
     again = run("forum-reconcile", INI)
     assert again.returncode == 0
-    assert again.stdout.strip() == "checked 3 threads and 1 boards: no drift"
+    assert again.stdout.strip() == "checked 3 threads, 1 boards and 1 users: no drift"
 
 
 def test_reconcile_rejects_a_bad_batch_size(committed_engine):

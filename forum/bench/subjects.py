@@ -188,6 +188,10 @@ class FloorSubject(SqlSubject):
                 "UPDATE boards SET comment_count = comment_count + %s WHERE id = %s",
                 (len(messages), board),
             )
+            cur.run(
+                "UPDATE users SET comment_count = comment_count + %s WHERE id = %s",
+                (len(messages), author_id),
+            )
             return comment_id
 
         return self._run(engine, work)
@@ -242,7 +246,8 @@ class FloorSubject(SqlSubject):
     def delete(self, engine, comment_id):
         def work(cur: _Cursor):
             row = cur.run(
-                "DELETE FROM comments WHERE id = %s RETURNING thread_id, message", (comment_id,)
+                "DELETE FROM comments WHERE id = %s RETURNING thread_id, message, author_id",
+                (comment_id,),
             ).fetchone()
             if row is None:
                 return
@@ -252,6 +257,7 @@ class FloorSubject(SqlSubject):
                 (word_count(row[1]), row[0]),
             ).fetchone()[0]
             cur.run("UPDATE boards SET comment_count = comment_count - 1 WHERE id = %s", (board,))
+            cur.run("UPDATE users SET comment_count = comment_count - 1 WHERE id = %s", (row[2],))
 
         return self._run(engine, work)
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from sqlalchemy import Connection
 from sqlalchemy.orm import Mapper, Session, object_session
 
-from ..models import Board, Comment, Thread
+from ..models import Board, Comment, Thread, User
 from ..orm_history import changed
 from .bulk_guard import GUARDS
 from .copies import BOOKKEEPING
@@ -50,6 +50,12 @@ from .strategy import CounterStrategy, Listener
 
 def _write(connection: Connection, comment: Comment, old: Share | None, new: Share | None) -> None:
     updates = ParentUpdates()
+    old_author = old.author if old is not None else None
+    new_author = new.author if new is not None else None
+    if old_author != new_author:
+        for author, comments in ((old_author, -1), (new_author, 1)):
+            if author is not None:
+                updates.add_to_user(author, comments)  # type: ignore[arg-type]
     if old is not None and new is not None and old.thread_id == new.thread_id:
         updates.add_to_thread(old.thread_id, ThreadDelta(words=new.words - old.words))
     else:
@@ -82,6 +88,8 @@ def new_parent_starts_at_zero(mapper: Mapper, connection: Connection, target: ob
         target.word_count = target.comment_count = 0
     elif isinstance(target, Board):
         target.thread_count = target.comment_count = 0
+    elif isinstance(target, User):
+        target.comment_count = 0
 
 
 def thread_inserted(mapper: Mapper, connection: Connection, thread: Thread) -> None:
@@ -106,6 +114,8 @@ def thread_deleting(mapper: Mapper, connection: Connection, thread: Thread) -> N
     # still exists, and is read under a lock.
     updates = ParentUpdates()
     updates.thread_leaves_board(thread.id)
+    # The comments the ORM deleted or moved are written (and counted) already.
+    updates.thread_deleted(thread.id)
     updates.apply(connection, object_session(thread))
 
 
@@ -120,6 +130,7 @@ STRATEGY = CounterStrategy(
         Listener(Comment, "after_delete", comment_deleted),
         Listener(Thread, "before_insert", new_parent_starts_at_zero),
         Listener(Board, "before_insert", new_parent_starts_at_zero),
+        Listener(User, "before_insert", new_parent_starts_at_zero),
         Listener(Thread, "after_insert", thread_inserted),
         Listener(Thread, "before_update", thread_moving),
         Listener(Thread, "before_delete", thread_deleting),

@@ -40,16 +40,23 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.state import InstanceState
 from sqlalchemy.orm.util import identity_key
 
-from ..models import Board, Comment, Thread
+from ..models import Board, Comment, Thread, User
 from ..orm_history import changed, committed_value
 from ..words import word_count
 from .bulk_guard import GUARDS
 from .comment_locks import LOCK_TRACKING
-from .copies import BOOKKEEPING, COUNTERS, REFRESHED, is_new, new_object, row_id
+from .copies import BOOKKEEPING, COUNTERS, is_new, new_object, row_id
 from .deltas import ThreadDelta, thread_membership
 from .flush_check import FLUSH_CHECK
 from .flush_counts import count_flush
-from .flush_plan import UNCHANGED, Share, thread_key, written_board, written_thread
+from .flush_plan import (
+    UNCHANGED,
+    Share,
+    thread_key,
+    written_author,
+    written_board,
+    written_thread,
+)
 from .ownership import OWNED_COUNTERS
 from .strategy import CounterStrategy, Listener
 
@@ -122,7 +129,6 @@ def _show_on_copy(session: Session, obj: Any, amounts: dict[str, int]) -> None:
             set_committed_value(obj, name, state.dict[name] + amount)
             changed_any = True
     if changed_any:
-        session.info.setdefault(REFRESHED, []).append(obj)  # a rollback expires it
         _memory(session).bumped.append(obj)  # the flush replaces it with the row's
 
 
@@ -131,8 +137,12 @@ def _add(session: Session, cls: type, parent: Any, **amounts: int) -> None:
     if parent is None or not any(amounts.values()):
         return
     if isinstance(parent, cls) and is_new(parent):
-        for name, amount in amounts.items():  # goes into its INSERT (recomputed at the flush)
-            setattr(parent, name, getattr(parent, name) + amount)
+        # Goes into its INSERT (recomputed at the flush). Only what is loaded: a rollback
+        # may be taking the object out of the session while this runs.
+        loaded = inspect(parent).dict
+        for name, amount in amounts.items():
+            if name in loaded:
+                setattr(parent, name, loaded[name] + amount)
         return
     key = row_id(parent) if isinstance(parent, cls) else parent
     pending = _memory(session).pending.setdefault((cls, key), {})
@@ -238,6 +248,13 @@ def _on_refresh(target: Thread | Board, context: Any, attrs: Any) -> None:
 def _show_move(session: Session, old: Share | None, new: Share | None, *, quiet: bool) -> None:
     if old == new:
         return
+    old_author = old.author if old is not None else None
+    new_author = new.author if new is not None else None
+    if old_author != new_author:
+        _add(session, User, old_author, comment_count=-1)
+        _add(session, User, new_author, comment_count=1)
+    if old and new and (old.thread_id, old.words) == (new.thread_id, new.words):
+        return  # only the author changed
     if old is not None and new is not None and old.thread_id == new.thread_id:
         _show_on_thread(session, old.thread_id, ThreadDelta(new.words - old.words), quiet=quiet)
         return
@@ -256,14 +273,17 @@ def _row_share(comment: Comment, *, quiet: bool) -> Share | None:
     if state.key is None:
         return None
     if quiet:
-        if "thread_id" not in state.dict or "message" not in state.dict:
+        if any(key not in state.dict for key in ("thread_id", "message", "author_id")):
             return None
         return Share(
             state.committed_state.get("thread_id", state.dict["thread_id"]),
             word_count(state.committed_state.get("message", state.dict["message"])),
+            state.committed_state.get("author_id", state.dict["author_id"]),
         )
     return Share(
-        committed_value(comment, "thread_id"), word_count(committed_value(comment, "message"))
+        committed_value(comment, "thread_id"),
+        word_count(committed_value(comment, "message")),
+        committed_value(comment, "author_id"),
     )
 
 
@@ -274,11 +294,9 @@ def _pending_share(
     to be set to ``value`` (the relationship wins over the key, as in the flush)."""
     if object_session(comment) is not session or inspect(comment).deleted:
         return row if inspect(comment).key is not None else None
-    related = comment.__dict__.get("thread")
-    if isinstance(related, Thread):
-        _memory(session).hints[related.id] = related
-    if isinstance(value, Thread):
-        _memory(session).hints[value.id] = value
+    for thread in (comment.__dict__.get("thread"), value):
+        if isinstance(thread, Thread) and row_id(thread) is not None:
+            _memory(session).hints[row_id(thread)] = thread
     if key == "thread":
         thread: Any = value
     elif key == "thread_id" and not changed(comment, "thread"):
@@ -293,7 +311,10 @@ def _pending_share(
         words = word_count(comment.__dict__.get("message"))
     else:
         words = row.words
-    return Share(thread_key(thread), words)
+    author = written_author(comment)
+    if author is UNCHANGED:
+        author = row.author if row is not None else None
+    return Share(thread_key(thread), words, author)  # type: ignore[arg-type]
 
 
 def _resync(
@@ -385,7 +406,7 @@ def object_joined(session: Session, obj: object) -> None:
     """transient -> pending: its share starts to show; a new parent starts from zero."""
     if isinstance(obj, Comment):
         _resync(session, obj)
-    elif isinstance(obj, Thread | Board):
+    elif isinstance(obj, Thread | Board | User):
         _start_from_zero(session, obj)
         if isinstance(obj, Thread):
             _resync_thread(session, obj)
@@ -398,10 +419,15 @@ def object_returned(session: Session, obj: object) -> None:
         _resync(session, obj, quiet=True)
 
 
-def _start_from_zero(session: Session, parent: Thread | Board) -> None:
+def _start_from_zero(session: Session, parent: Thread | Board | User) -> None:
     """A new parent's counters belong to the strategy: zero, plus what memory shows on it
     already (comments and threads that joined the session before it did)."""
     memory = _memory(session)
+    if isinstance(parent, User):
+        parent.comment_count = sum(
+            1 for _row, shown in memory.comments.values() if shown and shown.author is parent
+        )
+        return
     if isinstance(parent, Thread):
         parent.word_count = parent.comment_count = 0
         for _row, shown in memory.comments.values():
@@ -489,6 +515,8 @@ STRATEGY = CounterStrategy(
         Listener(Thread, "refresh", _on_refresh),
         Listener(Board, "load", _on_load),
         Listener(Board, "refresh", _on_refresh),
+        Listener(User, "load", _on_load),
+        Listener(User, "refresh", _on_refresh),
         Listener(Session, "before_flush", flush_starting),
         *FLUSH_CHECK,
         *LOCK_TRACKING,

@@ -26,11 +26,14 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
-from ..models import Board, Comment, Thread
+from ..models import Board, Comment, Thread, User
 from ..models.board import BOARD_COUNTERS
+from ..models.user import USER_COUNTERS
 from .strategy import Listener
 
 GUARDED = (Comment, Thread)
+#: Classes that may be bulk-written as long as their counters are left alone.
+OWNED = {Board: BOARD_COUNTERS, User: USER_COUNTERS}
 
 ADVICE = (
     "would bypass the counter strategy and leave threads.word_count/comment_count and "
@@ -53,25 +56,27 @@ def refuse_bulk_writes(state: ORMExecuteState) -> None:
     verb = "INSERT" if state.is_insert else "UPDATE" if state.is_update else "DELETE"
     if mapper is not None and issubclass(mapper.class_, GUARDED):
         raise CounterBypassError(f"ORM bulk {verb} on {mapper.class_.__name__} {ADVICE}")
-    if mapper is not None and issubclass(mapper.class_, Board) and _sets_board_counters(state):
-        raise CounterBypassError(f"ORM bulk {verb} of a board's counters {ADVICE}")
+    owned = OWNED.get(mapper.class_) if mapper is not None else None
+    if owned and _sets_counters(state, owned):
+        raise CounterBypassError(f"ORM bulk {verb} of {mapper.class_.__name__} counters {ADVICE}")
 
 
-def _sets_board_counters(state: ORMExecuteState) -> bool:
-    """A board may be bulk-written, but not its counters (they belong to the strategy)."""
+def _sets_counters(state: ORMExecuteState, counters: tuple[str, ...]) -> bool:
+    """A board or user may be bulk-written, but not its counters (they belong to the
+    strategy)."""
     rows: list[Any] = []
     values = getattr(state.statement, "_values", None) or {}
     rows.append({getattr(k, "key", k): v for k, v in values.items()})
     params = state.parameters
     rows += params if isinstance(params, list) else [params or {}]
-    return _board_rows_set_counters(rows, inserting=bool(state.is_insert))
+    return _rows_set_counters(rows, counters, inserting=bool(state.is_insert))
 
 
-def _board_rows_set_counters(rows: Iterable[Any], *, inserting: bool) -> bool:
+def _rows_set_counters(rows: Iterable[Any], counters: tuple[str, ...], *, inserting: bool) -> bool:
     """Rows (mappings) that write a counter: any value on an UPDATE, a non-zero one on an
-    INSERT (a new board starts at zero anyway)."""
+    INSERT (a new row starts at zero anyway)."""
     for row in rows:
-        for name in BOARD_COUNTERS:
+        for name in counters:
             if name in row and (not inserting or _nonzero(row[name])):
                 return True
     return False
@@ -98,24 +103,24 @@ def _refuse_legacy(method: str, mapper_or_objects: Any, mappings: Any = ()) -> N
         classes = {mapper_or_objects.class_}
     else:
         classes = {type(obj) for obj in mapper_or_objects}
-        # What bulk_save_objects would write of each board's counters: a new board's
-        # non-zero ones, a persistent board's changed ones.
+        # What bulk_save_objects would write of the counters: a new row's non-zero ones,
+        # a persistent row's changed ones.
         mappings = [
-            {n: 1 for n in BOARD_COUNTERS if _written(board, n)}
-            for board in mapper_or_objects
-            if isinstance(board, Board)
+            {n: 1 for n in OWNED[type(obj)] if _written(obj, n)}
+            for obj in mapper_or_objects
+            if type(obj) in OWNED
         ]
     for cls in classes:
         if issubclass(cls, GUARDED):
             raise CounterBypassError(f"Session.{method}() on {cls.__name__} {ADVICE}")
-        if issubclass(cls, Board) and _board_rows_set_counters(
-            list(mappings), inserting=method == "bulk_insert_mappings"
+        if cls in OWNED and _rows_set_counters(
+            list(mappings), OWNED[cls], inserting=method == "bulk_insert_mappings"
         ):
-            raise CounterBypassError(f"Session.{method}() of a board's counters {ADVICE}")
+            raise CounterBypassError(f"Session.{method}() of {cls.__name__} counters {ADVICE}")
 
 
-def _written(board: Board, name: str) -> bool:
-    state = inspect(board)
+def _written(obj: Any, name: str) -> bool:
+    state = inspect(obj)
     if state.key is None:
         return bool(state.dict.get(name))
     return name in state.committed_state

@@ -65,9 +65,10 @@ def _already_locked(session: Session, write: CommentWrite) -> Share | None:
         return None
     thread_id = _loaded_committed(write.comment, "thread_id")
     message = _loaded_committed(write.comment, "message")
-    if thread_id is _UNKNOWN or message is _UNKNOWN:
+    author_id = _loaded_committed(write.comment, "author_id")
+    if _UNKNOWN in (thread_id, message, author_id):
         return None
-    return Share(thread_id, word_count(message))  # type: ignore[arg-type]
+    return Share(thread_id, word_count(message), author_id)  # type: ignore[arg-type]
 
 
 def _loaded_committed(comment: Comment, key: str) -> object:
@@ -92,7 +93,7 @@ def lock_and_read(session: Session, writes: Iterable[CommentWrite]) -> None:
     if not targets:
         return
     messages = {cid: _loaded_committed(w.comment, "message") for cid, w in targets.items()}
-    columns = [comments.c.id, comments.c.version, comments.c.thread_id]
+    columns = [comments.c.id, comments.c.version, comments.c.thread_id, comments.c.author_id]
     if any(m is _UNKNOWN for m in messages.values()):
         columns.append(comments.c.message)
     rows = {
@@ -113,7 +114,7 @@ def lock_and_read(session: Session, writes: Iterable[CommentWrite]) -> None:
             )
         message = messages[comment_id]
         words = word_count(row.message if message is _UNKNOWN else message)  # type: ignore[arg-type]
-        write.old = Share(row.thread_id, words)
+        write.old = Share(row.thread_id, words, row.author_id)
 
 
 LOCK_TRACKING = (

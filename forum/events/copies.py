@@ -9,8 +9,9 @@ without another SELECT. Three details make that exact:
   the listeners here remember inserted threads and boards for the flush;
 * a parent named only by its key may still be pending in the session (a
   thread created in this transaction): ``new_object`` finds it;
-* a copy refreshed inside a SAVEPOINT that is then rolled back must not keep
-  the rolled-back value: its counters are expired after the rollback;
+* a copy refreshed (or loaded) inside a SAVEPOINT that is then rolled back
+  must not keep the rolled-back value: every loaded parent's counters are
+  expired after any rollback;
 * a thread or board detached and then added back may carry counters its row
   no longer holds: they are expired as it returns.
 """
@@ -25,14 +26,14 @@ from sqlalchemy.orm import Mapper, Session, SessionTransaction, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from ..models import Board, Thread
+from ..models import Board, Thread, User
 from ..models.board import BOARD_COUNTERS
 from ..models.thread import THREAD_COUNTERS
+from ..models.user import USER_COUNTERS
 from .strategy import Listener
 
 INSERTED = "forum.inserted_parents"
-REFRESHED = "forum.refreshed_parents"
-COUNTERS = {Thread: THREAD_COUNTERS, Board: BOARD_COUNTERS}
+COUNTERS = {Thread: THREAD_COUNTERS, Board: BOARD_COUNTERS, User: USER_COUNTERS}
 
 
 def is_new(obj: object) -> bool:
@@ -74,7 +75,6 @@ def refresh_copy(session: Session | None, cls: type, pk: Any, values: Mapping[st
     for name in COUNTERS[cls]:
         if name in values:
             set_committed_value(copy, name, values[name])
-    session.info.setdefault(REFRESHED, []).append(copy)
 
 
 def _remember_inserted(mapper: Mapper, connection: Connection, target: Any) -> None:
@@ -87,19 +87,16 @@ def _forget_inserted(session: Session, flush_context: Any) -> None:
     session.info.pop(INSERTED, None)
 
 
-def _forget_refreshed(session: Session) -> None:
-    """Committed for good: only the outermost commit. Releasing a SAVEPOINT keeps the list,
-    since an enclosing savepoint or transaction may still roll those values back."""
-    if not session.in_nested_transaction():
-        session.info.pop(REFRESHED, None)
-
-
-def _expire_refreshed(session: Session, previous_transaction: SessionTransaction) -> None:
-    """After a rollback, counters we set by hand would keep the rolled-back values."""
-    for copy in session.info.pop(REFRESHED, []):
-        state = inspect(copy)
-        if state.session_id == session.hash_key and not state.deleted and state.key:
-            session.expire(copy, list(COUNTERS[type(copy)]))
+def _expire_counters(session: Session, previous_transaction: SessionTransaction) -> None:
+    """After a rollback (of a savepoint too), no loaded counter can be trusted: ours were
+    set by hand, and any copy loaded inside the rolled-back part saw its UPDATEs. So every
+    loaded parent's counters are read again (this touches the session's objects, never a
+    thread's comments)."""
+    for obj in list(session.identity_map.values()):
+        names = COUNTERS.get(type(obj))
+        state = inspect(obj)
+        if names and state.key and not state.deleted and any(n in state.dict for n in names):
+            session.expire(obj, list(names))
 
 
 def _reread_returning_parent(session: Session, obj: object) -> None:
@@ -112,8 +109,8 @@ def _reread_returning_parent(session: Session, obj: object) -> None:
 BOOKKEEPING = (
     Listener(Thread, "after_insert", _remember_inserted),
     Listener(Board, "after_insert", _remember_inserted),
+    Listener(User, "after_insert", _remember_inserted),
     Listener(Session, "after_flush_postexec", _forget_inserted),
-    Listener(Session, "after_commit", _forget_refreshed),
-    Listener(Session, "after_soft_rollback", _expire_refreshed),
+    Listener(Session, "after_soft_rollback", _expire_counters),
     Listener(Session, "detached_to_persistent", _reread_returning_parent),
 )

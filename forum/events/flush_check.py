@@ -47,6 +47,8 @@ def _planned(comment: Comment) -> tuple[Session | None, CommentWrite | None]:
 def _compare(comment: Comment, planned: CommentWrite | None, written: tuple) -> None:
     """Note a row written otherwise than planned (an unplanned write that moves nothing is fine)."""
     expected = (planned.old, planned.new()) if planned is not None else None
+    if expected is not None:
+        expected = tuple(s.by_id() if s is not None else None for s in expected)
     if expected == written or (expected is None and written[0] == written[1]):
         return
     session = object_session(comment)

@@ -16,7 +16,7 @@ import uuid
 
 from sqlalchemy.orm import Session
 
-from ..models import Board, Thread
+from ..models import Board, Thread, User
 from .comment_locks import lock_and_read
 from .copies import is_new
 from .deltas import BoardDelta, ThreadDelta, thread_membership
@@ -60,7 +60,20 @@ class CounterChanges:
         else:
             self.rows.add_to_board(board.id if isinstance(board, Board) else board, delta)
 
+    def add_to_user(self, author: User | int | None, comments: int) -> None:
+        if author is None or not comments:
+            return
+        if isinstance(author, User) and (is_new(author) and not self.rows_only):
+            author.comment_count += comments
+        else:
+            self.rows.add_to_user(author.id if isinstance(author, User) else author, comments)
+
     def count_comment(self, old: Share | None, new: Share | None) -> None:
+        old_author = old.author if old is not None else None
+        new_author = new.author if new is not None else None
+        if old_author != new_author:
+            self.add_to_user(old_author, -1)
+            self.add_to_user(new_author, 1)
         if old is not None and new is not None and old.thread_id == new.thread_id:
             self.add_to_thread(old.thread_id, ThreadDelta(words=new.words - old.words))
             return
@@ -77,6 +90,23 @@ def zero_new_parents(session: Session) -> None:
             obj.word_count = obj.comment_count = 0
         elif isinstance(obj, Board):
             obj.thread_count = obj.comment_count = 0
+        elif isinstance(obj, User):
+            obj.comment_count = 0
+
+
+def _cascade(changes: CounterChanges, plan: FlushPlan, thread_id: uuid.UUID) -> None:
+    """A deleted thread takes its comments with it (ON DELETE CASCADE): their authors lose
+    them. The rows the plan writes are counted here, the others by one aggregate."""
+    planned = frozenset(
+        w.comment.id
+        for w in plan.comments.values()
+        if w.old is not None and w.old.thread_id == thread_id
+    )
+    changes.rows.thread_deleted(thread_id, planned)
+    for write in plan.comments.values():
+        new = write.new()
+        if new is not None and new.thread_id == thread_id:  # written there, then cascaded
+            changes.add_to_user(new.author, -1)
 
 
 def count_flush(session: Session) -> FlushPlan:
@@ -94,6 +124,7 @@ def count_flush(session: Session) -> FlushPlan:
             changes.add_to_board(write.new_board, thread_membership(0))
         elif write.deleted:
             changes.rows.thread_leaves_board(thread.id)  # the board its locked row names
+            _cascade(changes, plan, thread.id)
         else:
             changes.rows.thread_leaves_board(thread.id)
             if write.new_board is not None:

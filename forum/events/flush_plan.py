@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session
@@ -32,7 +33,7 @@ from sqlalchemy.orm.attributes import INCLUDE_PENDING_MUTATIONS, PASSIVE_NO_INIT
 from sqlalchemy.orm.attributes import get_history as _get_history
 from sqlalchemy.orm.state import InstanceState
 
-from ..models import Board, Comment, Thread
+from ..models import Board, Comment, Thread, User
 from ..orm_history import changed, committed_value
 from ..words import word_count
 
@@ -44,10 +45,18 @@ UNCHANGED = object()
 
 @dataclass(frozen=True)
 class Share:
-    """What one comment adds to the counters: its thread, its words (and one comment)."""
+    """What one comment adds to the counters: its words and one comment to its thread (and
+    so to its board), and one comment to its author (a new author stands for itself)."""
 
     thread_id: uuid.UUID | None
     words: int
+    author: int | User | None = None
+
+    def by_id(self) -> Share:
+        """The same share naming its author by id (a new author has one once inserted)."""
+        if isinstance(self.author, User):
+            return Share(self.thread_id, self.words, inspect(self.author).dict.get("id"))
+        return self
 
 
 @dataclass
@@ -64,16 +73,19 @@ class CommentWrite:
     new_thread: Thread | uuid.UUID | object | None = None
     #: The new message's words, or None for "unchanged" (the row's, once read).
     new_words: int | None = None
+    #: The author written, or UNCHANGED (the row's, once read).
+    new_author: int | User | object | None = UNCHANGED
     deleted: bool = False
 
     def new(self) -> Share | None:
         if self.deleted:
             return None
-        if self.new_thread is UNCHANGED or self.new_words is None:
+        if UNCHANGED in (self.new_thread, self.new_author) or self.new_words is None:
             assert self.old is not None, "the row is read before its share is needed"
         thread = self.old.thread_id if self.new_thread is UNCHANGED else self.new_thread
         words = self.old.words if self.new_words is None else self.new_words
-        return Share(thread_key(thread), words)  # type: ignore[arg-type]
+        author = self.old.author if self.new_author is UNCHANGED else self.new_author
+        return Share(thread_key(thread), words, author)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -92,15 +104,21 @@ class FlushPlan:
     threads: list[ThreadWrite] = field(default_factory=list)
 
 
+def _pk(obj: object) -> Any:
+    """An object's primary key without loading anything (it may be expired or detached)."""
+    state = inspect(obj)
+    return state.key[1][0] if state.key is not None else state.dict.get("id")
+
+
 def thread_key(thread: Thread | uuid.UUID | None) -> uuid.UUID | None:
     """A thread's id, from the object or the key (threads have an id from construction)."""
-    return thread.id if isinstance(thread, Thread) else thread
+    return _pk(thread) if isinstance(thread, Thread) else thread
 
 
 def board_key(board: Board | int | None) -> int | Board | None:
     """A board's id; a new board (no id yet) stands for itself."""
     if isinstance(board, Board):
-        return board.id if board.id is not None else board
+        return _pk(board) if _pk(board) is not None else board
     return board
 
 
@@ -118,6 +136,25 @@ def written_thread(comment: Comment) -> Thread | uuid.UUID | object | None:
         return None  # ``comment.thread = None``: the flush clears the key
     if changed(comment, "thread_id") or inspect(comment).key is None:
         return comment.__dict__.get("thread_id")
+    return UNCHANGED
+
+
+def author_key(author: User | int | None) -> User | int | None:
+    """A user's id; a new user (no id yet) stands for itself."""
+    if isinstance(author, User):
+        return _pk(author) if inspect(author).key is not None else author
+    return author
+
+
+def written_author(comment: Comment) -> User | int | object | None:
+    """The author the flush writes (the relationship wins); UNCHANGED if not changed."""
+    history = _history(comment, "author")
+    if history.added:
+        return author_key(history.added[0])
+    if history.deleted:
+        return None
+    if changed(comment, "author_id") or inspect(comment).key is None:
+        return comment.__dict__.get("author_id")
     return UNCHANGED
 
 
@@ -186,13 +223,18 @@ def plan_flush(session: Session) -> FlushPlan:
                 plan.comments[state] = CommentWrite(comment, deleted=True)
             continue
         thread = parent_of[state] if state in parent_of else written_thread(comment)
+        author = written_author(comment)
         if state.key is None:
             words = word_count(comment.__dict__.get("message"))
-            plan.comments[state] = CommentWrite(comment, new_thread=thread, new_words=words)
+            plan.comments[state] = CommentWrite(
+                comment, new_thread=thread, new_words=words, new_author=author
+            )
             continue
         words = _message_words(comment)
-        if thread is not UNCHANGED or words is not None:
-            plan.comments[state] = CommentWrite(comment, new_thread=thread, new_words=words)
+        if thread is not UNCHANGED or words is not None or author is not UNCHANGED:
+            plan.comments[state] = CommentWrite(
+                comment, new_thread=thread, new_words=words, new_author=author
+            )
 
     for obj in session.new:
         if isinstance(obj, Thread) and inspect(obj) not in deleted:

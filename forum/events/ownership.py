@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Mapper
 from sqlalchemy.orm.attributes import get_history
 
-from ..models import Board, Thread
+from ..models import Board, Thread, User
 from .copies import COUNTERS
 from .strategy import Listener
 
@@ -42,4 +42,5 @@ def keep_counters_owned(mapper: Mapper, connection: Connection, target: Any) -> 
 OWNED_COUNTERS = (
     Listener(Thread, "before_update", keep_counters_owned),
     Listener(Board, "before_update", keep_counters_owned),
+    Listener(User, "before_update", keep_counters_owned),
 )

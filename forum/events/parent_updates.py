@@ -25,16 +25,18 @@ import uuid
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from ..models import Board, Thread
+from ..models import Board, Comment, Thread, User
 from .copies import is_new, refresh_copy
 from .deltas import BoardDelta, ThreadDelta, thread_membership
 
 threads = Thread.__table__
 boards = Board.__table__
+users = User.__table__
+comments = Comment.__table__
 
 
 class ParentUpdates:
@@ -47,9 +49,31 @@ class ParentUpdates:
         self.leaving: dict[uuid.UUID, int | None] = {}
         #: thread id -> the board it joins (a new Board object is changed in memory).
         self.joining: dict[uuid.UUID, int | Board] = {}
+        #: user id -> the change to the comments they wrote
+        self.users: dict[int, int] = defaultdict(int)
+        #: thread id -> comments to leave out: a deleted thread's other comments go with it
+        #: (ON DELETE CASCADE), and their authors lose them
+        self.deleted_threads: dict[uuid.UUID, frozenset[uuid.UUID]] = {}
 
     def __bool__(self) -> bool:
-        return bool(self.threads or self.boards or self.leaving or self.joining)
+        return bool(
+            self.threads
+            or self.boards
+            or self.leaving
+            or self.joining
+            or self.deleted_threads
+            or any(self.users.values())
+        )
+
+    def add_to_user(self, user_id: int, comments: int) -> None:
+        self.users[user_id] += comments
+
+    def thread_deleted(
+        self, thread_id: uuid.UUID, counted: frozenset[uuid.UUID] = frozenset()
+    ) -> None:
+        """The thread is deleted with its comments; ``counted``: comments this flush counts
+        one by one (deleted or moved by the ORM), left out of the cascade's count."""
+        self.deleted_threads[thread_id] = counted
 
     def add_to_thread(self, thread_id: uuid.UUID, delta: ThreadDelta) -> None:
         self.threads[thread_id] += delta
@@ -113,16 +137,52 @@ class ParentUpdates:
             if row is not None:
                 refresh_copy(session, Board, board_id, row._mapping)
 
+        self._apply_users(connection, session)
         self.threads.clear()
         self.boards.clear()
         self.leaving.clear()
         self.joining.clear()
 
+    def _apply_users(self, connection: Connection, session: Session | None) -> None:
+        """Users last, by id: the lock order is threads, boards, users."""
+        for thread_id, counted in self.deleted_threads.items():
+            self._cascade_authors(connection, thread_id, counted)
+        self.deleted_threads.clear()
+        for user_id in sorted(self.users):
+            if self.users[user_id]:
+                row = _increment(connection, users, user_id, comment_count=self.users[user_id])
+                if row is not None:
+                    refresh_copy(session, User, user_id, row._mapping)
+        self.users.clear()
+
+    def _cascade_authors(
+        self, connection: Connection, thread_id: uuid.UUID, counted: frozenset[uuid.UUID]
+    ) -> None:
+        """The authors of the comments a thread's DELETE cascades to lose them.
+
+        The one place where work grows with a thread: deleting a thread deletes its
+        comments, so the database does that much work anyway, and this is one
+        aggregate over the rows it is about to delete."""
+        query = (
+            select(comments.c.author_id, func.count())
+            .where(comments.c.thread_id == thread_id)
+            .group_by(comments.c.author_id)
+        )
+        if counted:
+            query = query.where(comments.c.id.not_in(sorted(counted)))
+        for author_id, n in connection.execute(query):
+            self.users[author_id] -= n
+
     def _apply_one_thread(self, connection: Connection, session: Session | None) -> bool:
         """The usual write (one comment created or deleted): the thread's counters and its
         board's in one statement, the thread's row locked first as always. Only when this
         is the whole change: with several threads, the boards must wait for every thread."""
+        authors = [(user_id, n) for user_id, n in self.users.items() if n]
         if len(self.threads) != 1 or self.boards or self.leaving or self.joining:
+            return False
+        if self.deleted_threads:
+            return False
+        if len(authors) > 1:
             return False
         ((thread_id, delta),) = self.threads.items()
         if not delta.comments:
@@ -137,19 +197,35 @@ class ParentUpdates:
             .returning(threads.c.board_id, threads.c.word_count, threads.c.comment_count)
             .cte("thread")
         )
+        returning = [
+            boards.c.id,
+            boards.c.thread_count,
+            boards.c.comment_count.label("board_comment_count"),
+            thread.c.word_count,
+            thread.c.comment_count,
+        ]
+        if authors:
+            # Read only by the RETURNING list, which PostgreSQL computes after the board's
+            # row is updated: the author's row is locked last, as in the general order.
+            ((user_id, n),) = authors
+            author = (
+                update(users)
+                .where(users.c.id == user_id)
+                .values(comment_count=users.c.comment_count + n)
+                .returning(users.c.comment_count)
+                .cte("author")
+            )
+            returning.append(
+                select(author.c.comment_count).scalar_subquery().label("user_comment_count")
+            )
         row = connection.execute(
             update(boards)
             .where(boards.c.id == thread.c.board_id)
             .values(comment_count=boards.c.comment_count + delta.comments)
-            .returning(
-                boards.c.id,
-                boards.c.thread_count,
-                boards.c.comment_count.label("board_comment_count"),
-                thread.c.word_count,
-                thread.c.comment_count,
-            )
+            .returning(*returning)
         ).one_or_none()
         self.threads.clear()
+        self.users.clear()
         if row is not None:  # None: the thread is gone, and the comment's own write fails
             refresh_copy(session, Thread, thread_id, row._mapping)
             refresh_copy(
@@ -158,6 +234,8 @@ class ParentUpdates:
                 row.id,
                 {"thread_count": row.thread_count, "comment_count": row.board_comment_count},
             )
+            if authors and row.user_comment_count is not None:
+                refresh_copy(session, User, user_id, {"comment_count": row.user_comment_count})
         return True
 
     def _join(self, board: int | Board, change: BoardDelta) -> None:

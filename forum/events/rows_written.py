@@ -30,13 +30,15 @@ def _old_rows(comment: Comment) -> dict[InstanceState, Share]:
 
 
 def counted_change(comment: Comment) -> bool:
-    """Does this UPDATE change the comment's thread or words?"""
-    return changed(comment, "thread_id") or changed(comment, "message")
+    """Does this UPDATE change the comment's thread, words or author?"""
+    return any(changed(comment, key) for key in ("thread_id", "message", "author_id"))
 
 
 def _keep(comment: Comment) -> None:
     _old_rows(comment)[inspect(comment)] = Share(
-        committed_value(comment, "thread_id"), word_count(committed_value(comment, "message"))
+        committed_value(comment, "thread_id"),
+        word_count(committed_value(comment, "message")),
+        committed_value(comment, "author_id"),
     )
 
 
@@ -62,8 +64,8 @@ def new_row(comment: Comment, unloaded_words: int | None = None) -> Share:
     message (it did not change, and the caller already knows its words).
     """
     if "message" not in comment.__dict__ and unloaded_words is not None:
-        return Share(comment.thread_id, unloaded_words)
-    return Share(comment.thread_id, word_count(comment.message))
+        return Share(comment.thread_id, unloaded_words, comment.author_id)
+    return Share(comment.thread_id, word_count(comment.message), comment.author_id)
 
 
 def forget(session: Any, *args: Any) -> None:

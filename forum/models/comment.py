@@ -41,7 +41,7 @@ class Comment(RefreshSearchViewMixin, UUIDKey, Base):
     thread_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("threads.id", ondelete="CASCADE"), active_history=True
     )
-    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True, active_history=True)
     message: Mapped[str] = mapped_column(Text, active_history=True)
     created_at: Mapped[datetime] = created_at_column()
     updated_at: Mapped[datetime] = mapped_column(

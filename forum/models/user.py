@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Identity, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import Base, created_at_column
+from .meta import Base, counter_checks, counter_column, created_at_column
 
 ROLES = ("member", "moderator")
+USER_COUNTERS = ("comment_count",)
 
 
 class User(Base):
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint("role IN ('member', 'moderator')", name="role_known"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('member', 'moderator')", name="role_known"),
+        *counter_checks(*USER_COUNTERS),
+    )
 
     id: Mapped[int] = mapped_column(Identity(), primary_key=True)
     #: Stored lower-cased, so uniqueness is case-insensitive (see forum.services.accounts).
@@ -27,6 +32,14 @@ class User(Base):
     session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     #: A disabled account cannot sign in, and its sessions end.
     disabled_at: Mapped[datetime | None]
+    #: Denormalized: the number of comments the user wrote (the fifth counter).
+    comment_count: Mapped[int] = counter_column()
+
+    def __init__(self, **kwargs: Any) -> None:
+        # Counters start at 0 in memory too, so "+= 1" works before the INSERT.
+        for name in USER_COUNTERS:
+            kwargs.setdefault(name, 0)
+        super().__init__(**kwargs)
 
     @property
     def is_disabled(self) -> bool:

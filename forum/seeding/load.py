@@ -292,7 +292,7 @@ def seed(
 
 
 def set_counters(connection: Connection, totals: dict) -> None:
-    """One set-based pass: the seeded threads' counters, then every board's.
+    """One set-based pass: the seeded threads' counters, then every board's and every user's.
 
     Also bumps the search view's generation: the materialized form is stale now.
     """
@@ -322,6 +322,13 @@ def set_counters(connection: Connection, totals: dict) -> None:
             "FROM boards b LEFT JOIN (SELECT board_id, count(*) AS threads, "
             "sum(comment_count) AS comments FROM threads GROUP BY board_id) a "
             "ON a.board_id = b.id WHERE boards.id = b.id"
+        )
+    )
+    connection.execute(
+        text(
+            "UPDATE users SET comment_count = coalesce(a.comments, 0) "
+            "FROM users u LEFT JOIN (SELECT author_id, count(*) AS comments FROM comments "
+            "GROUP BY author_id) a ON a.author_id = u.id WHERE users.id = u.id"
         )
     )
     connection.execute(
