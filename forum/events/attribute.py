@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import inspect
 from sqlalchemy.orm import Session, UOWTransaction, object_session
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import ObjectDeletedError
 from sqlalchemy.orm.state import InstanceState
 from sqlalchemy.orm.util import identity_key
 
@@ -228,8 +229,10 @@ def _on_load(target: Thread | Board, context: Any, attrs: Any = None) -> None:
     memory = session.info.get(MEMORY) if session is not None else None
     if memory is None or memory.flushing:
         return
-    cls = type(target)
-    pending = memory.pending.get((cls, inspect(target).key[1][0]))
+    key = inspect(target).key
+    if key is None:  # merge() of a new object fires "load" before it has a row
+        return
+    pending = memory.pending.get((type(target), key[1][0]))
     if pending:
         loaded = {n: a for n, a in pending.items() if attrs is None or n in attrs}
         _show_on_copy(session, target, loaded)
@@ -340,7 +343,10 @@ def _resync(
     if state in memory.comments:
         row, shown = memory.comments[state]
     else:
-        row = _row_share(comment, quiet=quiet)
+        try:
+            row = _row_share(comment, quiet=quiet)
+        except ObjectDeletedError:
+            return  # its row is gone (another delete): the flush will say so, not memory
         if row is None and state.key is not None:
             return  # quiet, and nothing shown for it yet: nothing to take back
         shown = row
@@ -355,11 +361,14 @@ def _resync_thread(session: Session, thread: Thread, board: Any = _NOT_SET) -> N
     if _memory(session).flushing:
         return
     with session.no_autoflush:
-        shown = _thread_shown(session, thread, quiet=False)
-        if board is _NOT_SET:
-            board = written_board(thread)
-        assert shown is not None  # not quiet: the thread's board is read if need be
-        _show_thread_on(session, thread, shown, _board_ref(board), quiet=False)
+        try:
+            shown = _thread_shown(session, thread, quiet=False)
+            if board is _NOT_SET:
+                board = written_board(thread)
+            assert shown is not None  # not quiet: the thread's board is read if need be
+            _show_thread_on(session, thread, shown, _board_ref(board), quiet=False)
+        except ObjectDeletedError:
+            return  # its row is gone (another delete): the flush will say so, not memory
 
 
 def _take_back_thread(session: Session, thread: Thread, *, leaving: bool) -> None:
