@@ -13,11 +13,16 @@ from pyramid.exceptions import BadCSRFToken
 from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import exception_view_config, notfound_view_config
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
-from ...outage import is_unavailable, retry_after_header
+from ...outage import (
+    busy_retry_after_header,
+    is_unavailable,
+    lost_lock_race,
+    retry_after_header,
+)
 from ...services.errors import Conflict, InvalidField, NotFound
 
 log = logging.getLogger(__name__)
@@ -109,23 +114,18 @@ def unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
-@exception_view_config(OperationalError, path_info=API)
-@exception_view_config(InterfaceError, path_info=API)
+@exception_view_config(DBAPIError, path_info=API)  # OperationalError, InterfaceError, ...
 @exception_view_config(PoolTimeout, path_info=API)
 @exception_view_config(PendingRollbackError, path_info=API)
-def database_unavailable(exc: Exception, request: Request) -> Response:
-    return unavailable(request, exc)
-
-
-@exception_view_config(DBAPIError, path_info=API)
-def database_error(exc: DBAPIError, request: Request) -> Response:
+def database_error(exc: Exception, request: Request) -> Response:
+    if lost_lock_race(exc):
+        # A deadlock or serialization failure that survived every retry (pyramid_retry).
+        log.warning("lost a lock race on every attempt: %s %s", request.method, request.path)
+        return error_response(
+            request, 503, "busy", "the forum is busy; try again", **busy_retry_after_header()
+        )
     if is_unavailable(exc):
         return unavailable(request, exc)
-    if getattr(exc.orig, "pgcode", "") and exc.orig.pgcode.startswith("40"):
-        # A deadlock or serialization failure that survived every retry.
-        return error_response(
-            request, 503, "busy", "the forum is busy; try again", **{"Retry-After": "1"}
-        )
     log.exception("database error on %s %s", request.method, request.path)
     return error_response(request, 500, "server_error", "something went wrong on our side")
 
