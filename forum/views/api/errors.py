@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 
 from pyramid.exceptions import BadCSRFToken
+from pyramid.httpexceptions import HTTPForbidden
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.view import exception_view_config, notfound_view_config
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
+from ...authorization import Missing, refusal
 from ...outage import (
     busy_retry_after_header,
     is_unavailable,
@@ -71,7 +73,18 @@ def not_found(exc: NotFound, request: Request) -> Response:
 
 @notfound_view_config(path_info=API)
 def no_such_route(request: Request) -> Response:
+    missing = request.exception
+    if isinstance(missing, Missing):  # the route's board, thread or comment
+        return error_response(request, 404, "not_found", f"no {missing.what} {missing.key!r}")
     return error_response(request, 404, "not_found", f"nothing at {request.path}")
+
+
+@forbidden_view_config(path_info=API)
+def forbidden(exc: HTTPForbidden, request: Request) -> Response:
+    """A permission refused (forum.authorization): 401 signed out, else 403 with the rule."""
+    if request.identity is None:
+        return error_response(request, 401, "not_signed_in", "sign in first (POST /api/session)")
+    return error_response(request, 403, "forbidden", refusal(request))
 
 
 @exception_view_config(BadCSRFToken, path_info=API)

@@ -9,17 +9,19 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.view import exception_view_config, notfound_view_config
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
+from ...authorization import refusal
 from ...outage import (
     busy_retry_after_header,
     is_unavailable,
     lost_lock_race,
     retry_after_header,
 )
+from .common import sign_in_first
 
 log = logging.getLogger(__name__)
 ERROR_PAGE = "forum:templates/error.jinja2"
@@ -39,8 +41,13 @@ def not_found(request: Request) -> Response:
     return error_page(request, 404, "Not found", explanation)
 
 
-@exception_view_config(HTTPForbidden)
+@forbidden_view_config()
 def forbidden(exc: HTTPForbidden, request: Request) -> Response:
+    """A permission refused (forum.authorization): sign in first, or a 403 with the rule."""
+    if request.identity is None:
+        return sign_in_first(request)
+    if getattr(exc, "result", None) is not None:  # refused by a view's permission=
+        return error_page(request, 403, "Not allowed", refusal(request))
     return error_page(request, 403, "Not allowed", exc.detail or "You may not do that.")
 
 
