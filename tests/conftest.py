@@ -146,14 +146,23 @@ def app(database_url: URL):
 
 
 @pytest.fixture
-def testapp(app, connection: Connection, counter_strategy: str):
-    """WebTest against the app; every request runs in a SAVEPOINT of the test's connection."""
+def testapp(app, connection: Connection, request: pytest.FixtureRequest):
+    """WebTest against the app; every request runs in a SAVEPOINT of the test's connection.
+
+    The app counts with the default strategy, once. A test whose outcome a strategy
+    can change (it writes and checks counters, or shows them) asks for
+    ``counter_strategy`` too, and then runs under each.
+    """
     from webtest import TestApp
 
     from forum.models import TEST_CONNECTION_KEY
 
-    # building the app installed the configured default on its session factory
-    events.install(app.registry["dbsession_factory"], counter_strategy)
+    if "counter_strategy" in request.fixturenames:
+        strategy = request.getfixturevalue("counter_strategy")
+    else:
+        strategy = TEST_SETTINGS["forum.counter_strategy"]
+    # the app's session factory keeps the last strategy installed on it: set it every test
+    events.install(app.registry["dbsession_factory"], strategy)
     return TestApp(app, extra_environ={TEST_CONNECTION_KEY: connection})
 
 
