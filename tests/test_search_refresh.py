@@ -313,8 +313,8 @@ def test_requests_from_web_requests_come_from_the_after_commit_hook(engine: Engi
 
     from forum import main
 
-    from .conftest import TEST_SETTINGS
     from .factories import TEST_PASSWORD
+    from .harness import TEST_SETTINGS
 
     app = main(
         {},
