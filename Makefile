@@ -30,9 +30,11 @@ $(VENV)/.installed-browser: pyproject.toml $(VENV)/.installed
 browser-test: $(VENV)/.installed-browser
 	$(BIN)/pytest browser_tests $(PYTEST_ARGS)
 
+# .ci/run and .pre-commit-config.yaml run the same three checks.
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 reconcile: $(VENV)/.installed
 	$(BIN)/forum-reconcile $(INI)

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine
 from sqlalchemy.pool import NullPool
 
 from alembic import context
-from forum.database import database_url
+from forum.database import resolve_database_url
 from forum.models.meta import Base
 from forum.settings import with_environment
 
@@ -34,7 +34,7 @@ def run_migrations_online() -> None:
     if config.config_file_name and config.attributes.get("configure_logger", True):
         setup_logging(config.config_file_name)
     settings = with_environment(get_appsettings(config.config_file_name))
-    engine = create_engine(database_url(settings), poolclass=NullPool)
+    engine = create_engine(resolve_database_url(settings), poolclass=NullPool)
     with engine.connect() as connection:
         run_migrations(connection)
     engine.dispose()
@@ -43,7 +43,7 @@ def run_migrations_online() -> None:
 def run_migrations_offline() -> None:
     settings = with_environment(get_appsettings(config.config_file_name))
     context.configure(
-        url=database_url(settings), target_metadata=target_metadata, literal_binds=True
+        url=resolve_database_url(settings), target_metadata=target_metadata, literal_binds=True
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from pyramid.config import Configurator
@@ -11,9 +12,9 @@ from .settings import SettingError, parse_settings, with_environment
 from .wsgi import close_spooled_bodies
 
 
-def main(global_config: dict[str, str], **settings: str):
+def main(global_config: dict[str, str], **ini_settings: str) -> Callable:
     """Build the WSGI application (the ``paste.app_factory`` entry point)."""
-    settings = with_environment(settings)
+    settings = with_environment(ini_settings)
     ini_file = global_config.get("__file__")
     try:
         ini = Path(ini_file).name if ini_file else "the settings given"

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.pool import NullPool
@@ -24,8 +25,12 @@ DEFAULT_PGDATA = "var/postgres"
 DEFAULT_DATABASE = "forum"
 
 
-def database_url(settings: Mapping[str, str]) -> URL:
-    """Resolve the database URL for the app, the scripts, alembic and the tests."""
+def resolve_database_url(settings: Mapping[str, str]) -> URL:
+    """The database URL for the app, the scripts, alembic and the tests.
+
+    ``FORUM_DATABASE_URL``, else the ini's ``sqlalchemy.url``; else the embedded
+    server, which this starts (if it is not running) and whose database it creates.
+    """
     configured = os.environ.get("FORUM_DATABASE_URL") or settings.get("sqlalchemy.url")
     if configured:
         url = make_url(configured)
@@ -39,9 +44,23 @@ def database_url(settings: Mapping[str, str]) -> URL:
     return url
 
 
+def psycopg2_connection(connection: Connection) -> Any:
+    """The psycopg2 connection under ``connection``, for COPY and ``execute_values``."""
+    raw = connection.connection.driver_connection
+    if raw is None:
+        raise RuntimeError("the connection was closed")
+    return raw
+
+
 def maintenance_url(url: URL) -> URL:
     """The same server's ``postgres`` database, used to create and drop others."""
     return url.set(database="postgres")
+
+
+def _name(url: URL) -> str:
+    if not url.database:
+        raise ValueError(f"{url.render_as_string()} names no database")
+    return url.database
 
 
 def _quote(name: str) -> str:
@@ -63,7 +82,7 @@ def ensure_database(url: URL) -> bool:
     try:
         with admin.connect() as conn:
             try:
-                conn.execute(text(f"CREATE DATABASE {_quote(url.database)}"))
+                conn.execute(text(f"CREATE DATABASE {_quote(_name(url))}"))
             except ProgrammingError as error:  # created by a concurrent process meanwhile
                 if "already exists" not in str(error.orig):
                     raise
@@ -78,6 +97,6 @@ def drop_database(url: URL) -> None:
     admin = create_engine(maintenance_url(url), isolation_level="AUTOCOMMIT", poolclass=NullPool)
     try:
         with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {_quote(url.database)} WITH (FORCE)"))
+            conn.execute(text(f"DROP DATABASE IF EXISTS {_quote(_name(url))} WITH (FORCE)"))
     finally:
         admin.dispose()

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, bindparam, func, select, update
 
@@ -49,11 +49,8 @@ class Report:
     threads_checked: int = 0
     boards_checked: int = 0
     users_checked: int = 0
-    drift: list[Drift] | None = None
+    drift: list[Drift] = field(default_factory=list)
     fixed: bool = False
-
-    def __post_init__(self) -> None:
-        self.drift = [] if self.drift is None else self.drift
 
     @property
     def drifted_rows(self) -> int:
@@ -84,20 +81,20 @@ def _thread_truth(connection: Connection, rows: list) -> dict[uuid.UUID, tuple[i
         total = truth[thread_id]
         total[0] += word_count(message)
         total[1] += 1
-    return {thread_id: tuple(total) for thread_id, total in truth.items()}
+    return {thread_id: (words, count) for thread_id, (words, count) in truth.items()}
 
 
 def _board_truth(connection: Connection, rows: list) -> dict[int, tuple[int, int]]:
     """(threads, comments) for the batch's boards, counted in SQL."""
     ids = [row.id for row in rows]
-    thread_counts = dict(
+    thread_counts: dict[int, int] = dict(
         connection.execute(
             select(threads.c.board_id, func.count())
             .where(threads.c.board_id.in_(ids))
             .group_by(threads.c.board_id)
         ).all()
     )
-    comment_counts = dict(
+    comment_counts: dict[int, int] = dict(
         connection.execute(
             select(threads.c.board_id, func.count())
             .select_from(comments.join(threads, comments.c.thread_id == threads.c.id))

@@ -1,22 +1,28 @@
-"""URL routes: the pages, and the JSON API under /api (see shared/CONTRACT.md)."""
+"""URL routes: the pages, and the JSON API under /api (see shared/CONTRACT.md).
+
+A route naming a board, thread or comment has it as its context, with the ACL
+the views' ``permission=`` is checked against (forum.authorization).
+"""
 
 from __future__ import annotations
 
 from pyramid.config import Configurator
+
+from .authorization import board_factory, comment_factory, thread_factory
 
 
 def includeme(config: Configurator) -> None:
     config.add_static_view("static", "forum:static", cache_max_age=3600)
 
     config.add_route("home", "/")
-    config.add_route("board", "/b/{slug}")
-    config.add_route("board.new_thread", "/b/{slug}/threads")
-    config.add_route("thread", "/t/{id}")
-    config.add_route("thread.reply", "/t/{id}/reply")
-    config.add_route("thread.delete", "/t/{id}/delete")
-    config.add_route("comment.edit", "/c/{id}/edit")
-    config.add_route("comment.delete", "/c/{id}/delete")
-    config.add_route("comment.move", "/c/{id}/move")
+    config.add_route("board", "/b/{slug}", factory=board_factory)
+    config.add_route("board.new_thread", "/b/{slug}/threads", factory=board_factory)
+    config.add_route("thread", "/t/{id}", factory=thread_factory)
+    config.add_route("thread.reply", "/t/{id}/reply", factory=thread_factory)
+    config.add_route("thread.delete", "/t/{id}/delete", factory=thread_factory)
+    config.add_route("comment.edit", "/c/{id}/edit", factory=comment_factory)
+    config.add_route("comment.delete", "/c/{id}/delete", factory=comment_factory)
+    config.add_route("comment.move", "/c/{id}/move", factory=comment_factory)
     config.add_route("login", "/login")
     config.add_route("logout", "/logout")
     config.add_route("logout.everywhere", "/logout/everywhere")
@@ -32,9 +38,9 @@ def includeme(config: Configurator) -> None:
     config.add_route("api.session", "/api/session")
     config.add_route("api.sessions", "/api/sessions")
     config.add_route("api.boards", "/api/boards")
-    config.add_route("api.board", "/api/boards/{slug}")
-    config.add_route("api.board_threads", "/api/boards/{slug}/threads")
-    config.add_route("api.thread", "/api/threads/{id}")
-    config.add_route("api.thread_comments", "/api/threads/{id}/comments")
-    config.add_route("api.comment", "/api/comments/{id}")
+    config.add_route("api.board", "/api/boards/{slug}", factory=board_factory)
+    config.add_route("api.board_threads", "/api/boards/{slug}/threads", factory=board_factory)
+    config.add_route("api.thread", "/api/threads/{id}", factory=thread_factory)
+    config.add_route("api.thread_comments", "/api/threads/{id}/comments", factory=thread_factory)
+    config.add_route("api.comment", "/api/comments/{id}", factory=comment_factory)
     config.add_route("api.search", "/api/search")

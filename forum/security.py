@@ -1,5 +1,7 @@
 """Who is asking: a signed session cookie, the user it names, and CSRF protection.
 
+What they may do is the context's ACL (``forum.authorization``), which ``permits`` reads.
+
 The cookie holds only the user's id, the user's session generation at sign-in
 and the CSRF token, signed with
 ``forum.session_secret``; it is HttpOnly, SameSite=Lax, and Secure when
@@ -15,11 +17,14 @@ browser's) then gets exactly what a signed-out visitor gets, and is dropped.
 
 from __future__ import annotations
 
+from pyramid.authorization import ACLHelper
 from pyramid.config import Configurator
 from pyramid.csrf import SessionCSRFStoragePolicy
 from pyramid.request import Request
+from pyramid.security import Allowed, Denied
 from pyramid.session import SignedCookieSessionFactory
 
+from .authorization import principals
 from .models import User
 from .passwords import PasswordHasher
 
@@ -47,9 +52,9 @@ class SessionSecurityPolicy:
         user = request.identity
         return None if user is None else user.id
 
-    def permits(self, request: Request, context: object, permission: str) -> bool:
-        # Views check roles explicitly (forum.views.api.auth); no ACLs are used.
-        return True
+    def permits(self, request: Request, context: object, permission: str) -> Allowed | Denied:
+        """The context's ACL (forum.authorization) for the API and the pages alike."""
+        return ACLHelper().permits(context, principals(request.identity), permission)
 
     def remember(self, request: Request, userid: int, **kw: object) -> list:
         # A fresh session on sign-in: the old session id and token cannot be fixed in advance.

@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pyramid.exceptions import ConfigurationError
 
@@ -56,8 +57,12 @@ def setting_source(
 
 def with_environment(
     settings: Mapping[str, str], environ: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """Return ``settings`` with ``FORUM_*`` environment variables applied on top."""
+) -> dict[str, Any]:
+    """Return ``settings`` with ``FORUM_*`` environment variables applied on top.
+
+    Strings all, until the caller adds the parsed ``ForumSettings`` under
+    ``forum.settings`` (Pyramid's settings are a dict of anything).
+    """
     environ = os.environ if environ is None else environ
     merged = dict(settings)
     for name, value in environ.items():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import Any
 
 from celery import Celery
 from celery.signals import beat_init, worker_init
@@ -38,7 +39,7 @@ def configure(broker_url: str) -> None:
 
 
 @cache
-def _settings() -> dict[str, str]:
+def _settings() -> dict[str, Any]:
     ini = os.environ.get("FORUM_INI", "development.ini")
     settings = with_environment(get_appsettings(ini))
     settings["forum.settings"] = parse_settings(settings)

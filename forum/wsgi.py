@@ -21,8 +21,9 @@ def close_spooled_bodies(app: Callable) -> Callable:
             return app(environ, start_response)
         finally:
             spooled = environ.get("wsgi.input")
-            if spooled is not original and hasattr(spooled, "close"):
+            if spooled is not original and spooled is not None and hasattr(spooled, "close"):
                 spooled.close()
 
-    wrapped.registry = getattr(app, "registry", None)  # as on the Router (tests, bootstrap)
+    # as on the Router (tests, bootstrap)
+    wrapped.registry = getattr(app, "registry", None)  # type: ignore[attr-defined]
     return wrapped

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, select, text
+from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
@@ -25,18 +22,11 @@ from alembic import command
 from forum import events
 from forum.database import drop_database, ensure_database
 from forum.embedded_postgres import server_url
-from forum.models import Board, Comment, Thread, User
 
-ROOT = Path(__file__).resolve().parent.parent
+from .harness import ROOT, TEST_SETTINGS, alembic_config
+from .world import World, make_world
+
 STRATEGY_NAMES = list(events.STRATEGIES)
-
-
-def alembic_config(connection: Connection | None = None) -> Config:
-    config = Config(str(ROOT / "development.ini"))
-    config.attributes["configure_logger"] = False
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
 
 
 @pytest.fixture(scope="session")
@@ -128,15 +118,6 @@ def committed_engine(engine: Engine) -> Iterator[Engine]:
 
 # --- the web application ---------------------------------------------------------
 
-TEST_SETTINGS = {
-    "forum.counter_strategy": "attribute",
-    "forum.session_secret": "test-only-secret",
-    # Cheap argon2 parameters: the suite signs in often; the ini files use strong ones.
-    "forum.argon2_time_cost": "1",
-    "forum.argon2_memory_cost": "64",
-    "retry.attempts": "3",
-}
-
 
 @pytest.fixture(scope="session")
 def app(database_url: URL):
@@ -146,55 +127,29 @@ def app(database_url: URL):
 
 
 @pytest.fixture
-def testapp(app, connection: Connection, counter_strategy: str):
-    """WebTest against the app; every request runs in a SAVEPOINT of the test's connection."""
+def testapp(app, connection: Connection, request: pytest.FixtureRequest):
+    """WebTest against the app; every request runs in a SAVEPOINT of the test's connection.
+
+    The app counts with the default strategy, once. A test whose outcome a strategy
+    can change (it writes and checks counters, or shows them) asks for
+    ``counter_strategy`` too, and then runs under each.
+    """
     from webtest import TestApp
 
     from forum.models import TEST_CONNECTION_KEY
 
-    # building the app installed the configured default on its session factory
-    events.install(app.registry["dbsession_factory"], counter_strategy)
+    if "counter_strategy" in request.fixturenames:
+        strategy = request.getfixturevalue("counter_strategy")
+    else:
+        strategy = TEST_SETTINGS["forum.counter_strategy"]
+    # the app's session factory keeps the last strategy installed on it: set it every test
+    events.install(app.registry["dbsession_factory"], strategy)
     return TestApp(app, extra_environ={TEST_CONNECTION_KEY: connection})
 
 
-# --- a small forum for the counter scenarios -----------------------------------------
-
-
-@dataclass
-class World:
-    """Two boards; board ``one`` holds threads t1 and t2, board ``two`` holds t3.
-
-    Each thread has an opening post of three words.
-    """
-
-    session: Session
-    alice: User
-    one: Board
-    two: Board
-    t1: Thread
-    t2: Thread
-    t3: Thread
-
-    def db(self, obj: Thread | Board) -> tuple[int, int]:
-        """The counters the database holds for ``obj``."""
-        from .counter_helpers import stored_board, stored_thread
-
-        if isinstance(obj, Thread):
-            return stored_thread(self.session.connection(), obj.id)
-        return stored_board(self.session.connection(), obj.id)
-
-    def opening_post(self, thread: Thread) -> Comment:
-        return self.session.scalars(select(Comment).where(Comment.thread_id == thread.id)).one()
+# --- a small forum for the counter scenarios (tests/world.py) -------------------------
 
 
 @pytest.fixture
 def world(dbsession: Session) -> World:
-    from .factories import make_board, make_thread, make_user
-
-    alice = make_user(dbsession, "alice")
-    one, two = make_board(dbsession, "one"), make_board(dbsession, "two")
-    t1 = make_thread(dbsession, one, alice, "alpha beta gamma", title="t1")
-    t2 = make_thread(dbsession, one, alice, "delta epsilon zeta", title="t2")
-    t3 = make_thread(dbsession, two, alice, "eta theta iota", title="t3")
-    dbsession.commit()
-    return World(dbsession, alice, one, two, t1, t2, t3)
+    return make_world(dbsession)

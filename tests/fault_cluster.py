@@ -22,7 +22,7 @@ from alembic import command
 from forum.database import ensure_database
 from forum.embedded_postgres import _pgserver, server_url, socket_directory
 
-from .conftest import alembic_config
+from .harness import alembic_config
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -15,7 +15,7 @@ from waitress import create_server
 
 from forum import main as forum_app
 
-from .conftest import TEST_SETTINGS
+from .harness import TEST_SETTINGS
 
 
 def main(ini: str) -> None:

@@ -1,4 +1,4 @@
-"""The JSON API's happy paths, under every counter strategy, counters checked after each write."""
+"""The JSON API's happy paths; each write runs under every counter strategy, counters checked."""
 
 from __future__ import annotations
 
@@ -79,6 +79,7 @@ def test_boards_and_threads(forum: Forum):
     assert listed["next"] is None
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_create_thread(forum: Forum):
     forum.api.sign_in("bob")
     thread = forum.api.post(
@@ -93,6 +94,7 @@ def test_create_thread(forum: Forum):
     assert_no_drift(forum.connection)
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_reply_edit_move_delete(forum: Forum):
     api = forum.api
     api.sign_in("bob")
@@ -127,6 +129,7 @@ def test_reply_edit_move_delete(forum: Forum):
     assert_no_drift(forum.connection)
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_edit_and_move_in_one_request(forum: Forum):
     forum.api.sign_in("mod")
     other = forum.api.post("/api/boards/help/threads", {"title": "T", "message": "a"}).json
@@ -139,6 +142,7 @@ def test_edit_and_move_in_one_request(forum: Forum):
     assert_no_drift(forum.connection)
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_moderator_edits_and_deletes_others_comments(forum: Forum):
     forum.api.sign_in("bob")
     comment = forum.api.post(f"/api/threads/{forum.thread_id}/comments", {"message": "hi"}).json
@@ -149,6 +153,7 @@ def test_moderator_edits_and_deletes_others_comments(forum: Forum):
     assert_no_drift(forum.connection)
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_moderator_deletes_a_thread(forum: Forum):
     forum.api.sign_in("bob")
     forum.api.post(f"/api/threads/{forum.thread_id}/comments", {"message": "a b c"})

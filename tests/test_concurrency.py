@@ -16,12 +16,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from forum.events import CountedSession
 from forum.models import Comment, Thread
+from forum.outage import is_retryable
 
 from .counter_helpers import assert_no_drift, stored_board, stored_thread
 from .factories import make_board, make_thread, make_user
@@ -34,14 +34,6 @@ OPERATIONS_PER_WRITER = 40
 
 class Gone(Exception):
     """The comment an operation wanted was deleted by another writer first."""
-
-
-def is_retryable(error: Exception) -> bool:
-    """A transaction that lost a race and can simply be run again."""
-    if isinstance(error, StaleDataError):
-        return True
-    # psycopg2's TransactionRollbackError: SQLSTATE class 40 (deadlock, serialization).
-    return isinstance(error, DBAPIError) and getattr(error.orig, "pgcode", "").startswith("40")
 
 
 def run_transaction(engine: Engine, work: Callable[[Session], None], stats: Counter) -> None:

@@ -26,7 +26,6 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from forum.models import Board, Comment, Thread
 
-from .conftest import World
 from .drift_checks import (
     check_db,
     check_memory,
@@ -36,6 +35,7 @@ from .drift_checks import (
     refused_or_exact,
 )
 from .factories import add_comment
+from .world import World
 
 pytestmark = pytest.mark.usefixtures("counter_strategy")
 

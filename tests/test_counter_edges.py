@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session
 
 from forum.models import Board, Comment, Thread
 
-from .conftest import World
 from .counter_helpers import assert_session_exact
 from .factories import add_comment
+from .world import World
 
 pytestmark = pytest.mark.usefixtures("counter_strategy")
 

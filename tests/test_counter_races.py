@@ -17,9 +17,9 @@ from forum import events
 from forum.events import CountedSession
 from forum.models import Comment, Thread
 
-from .conftest import World
 from .counter_helpers import assert_no_drift
 from .factories import make_board, make_thread, make_user
+from .world import World
 
 pytestmark = pytest.mark.usefixtures("counter_strategy")
 

@@ -111,7 +111,7 @@ def test_edit_twice_before_flush(world):
     w = world
     opening = w.opening_post(w.t1)
     opening.message = "one"
-    opening.message = "one w.two three four five six"
+    opening.message = "one two three four five six"
     w.session.commit()
     assert w.db(w.t1) == (6, 1)
     assert_session_exact(w.session)
@@ -282,7 +282,7 @@ def test_create_edit_delete_same_comment_before_any_flush(world):
     with w.session.no_autoflush:
         comment = Comment(thread=w.t1, author=w.alice, message="one two")
         w.session.add(comment)
-        comment.message = "one w.two three four"
+        comment.message = "one two three four"
         # A pending comment is not in the database yet: "deleting" it means taking
         # it off its thread, and delete-orphan then takes it out of the w.session.
         comment.thread = None
@@ -297,7 +297,7 @@ def test_create_edit_then_delete_after_a_flush(world):
     w = world
     comment = Comment(thread=w.t1, author=w.alice, message="one two")
     w.session.add(comment)
-    comment.message = "one w.two three four"
+    comment.message = "one two three four"
     w.session.flush()
     assert w.db(w.t1) == (7, 2)
     w.session.delete(comment)

@@ -13,7 +13,7 @@ from alembic import command
 from forum.database import drop_database, ensure_database
 from forum.models.meta import Base
 
-from .conftest import alembic_config
+from .harness import alembic_config
 
 
 def test_upgrade_downgrade_upgrade_and_models_agree(server_base_url: URL):

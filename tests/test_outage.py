@@ -15,7 +15,7 @@ from webtest import TestApp
 
 from forum import main
 
-from .conftest import TEST_SETTINGS
+from .harness import TEST_SETTINGS
 
 
 def closed_port() -> int:

@@ -1,7 +1,8 @@
-"""The HTML pages, under every counter strategy: what a person sees and does.
+"""The HTML pages: what a person sees and does.
 
 Each action is done through its form (with the page's CSRF token), and the
-counters the pages show are checked after it.
+counters the pages show are checked after it; the tests whose writes move
+counters run under every counter strategy, the rest once.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ def test_a_server_fault_is_a_plain_500_page(site: Site, monkeypatch):
 # --- writing: the happy paths, with the counters the pages show ---------------------------
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_start_a_thread(site: Site):
     b = site.browser
     b.sign_in("bob")
@@ -128,6 +130,7 @@ def test_start_a_thread(site: Site):
     assert_no_drift(site.connection)
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_reply_moves_the_counts(site: Site):
     b = site.browser
     b.sign_in("bob")
@@ -150,6 +153,7 @@ def test_replying_moves_the_thread_to_the_top_of_its_board(site: Site, dbsession
     assert b.get("/b/general").html.select("table.listing tbody tr td a")[0].text == "Hello"
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_edit_own_comment(site: Site):
     b = site.browser
     b.sign_in("alice")
@@ -162,6 +166,7 @@ def test_edit_own_comment(site: Site):
     assert_no_drift(site.connection)
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_delete_own_comment(site: Site):
     b = site.browser
     b.sign_in("alice")
@@ -174,6 +179,7 @@ def test_delete_own_comment(site: Site):
     assert_no_drift(site.connection)
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_moderator_moves_a_comment_by_id(site: Site):
     b = site.browser
     b.sign_in("mod")
@@ -186,6 +192,7 @@ def test_moderator_moves_a_comment_by_id(site: Site):
     assert_no_drift(site.connection)
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_moderator_moves_a_comment_found_by_title(site: Site):
     b = site.browser
     b.sign_in("mod")
@@ -204,6 +211,7 @@ def test_title_search_treats_wildcards_as_text(site: Site):
     assert "No thread title contains “%”." in page.text
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_moderator_deletes_a_thread(site: Site):
     b = site.browser
     b.sign_in("mod")
@@ -217,6 +225,7 @@ def test_moderator_deletes_a_thread(site: Site):
     assert_no_drift(site.connection)
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_moderator_edits_and_deletes_others_comments(site: Site):
     b = site.browser
     b.sign_in("mod")

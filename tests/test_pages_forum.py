@@ -378,6 +378,7 @@ def test_markdown_links_and_emphasis(site: Site):
     assert page.html.select("li.comment .word-count")[-1].text == str(len(message.split()))
 
 
+@pytest.mark.usefixtures("counter_strategy")
 def test_preview_shows_the_rendered_reply_and_writes_nothing(site: Site):
     b = site.browser
     b.sign_in("bob")

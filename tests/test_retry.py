@@ -13,12 +13,14 @@ from forum.services import posting
 from .api_client import ApiClient
 from .counter_helpers import assert_no_drift
 from .factories import add_comment, make_board, make_thread, make_user
+from .page_browser import Browser
 
 
 def deadlock() -> OperationalError:
     return OperationalError("UPDATE threads ...", {}, psycopg2.errors.DeadlockDetected())
 
 
+@pytest.mark.usefixtures("counter_strategy")
 @pytest.mark.parametrize(
     "race", [StaleDataError("comment changed meanwhile"), deadlock()], ids=["stale", "deadlock"]
 )
@@ -61,3 +63,40 @@ def test_a_race_lost_on_every_attempt_is_a_409(testapp, dbsession: Session, monk
     api.sign_in("alice")
     response = api.patch(f"/api/comments/{comment.id}", {"message": "six"}, status=409)
     assert response.json["error"]["code"] == "conflict"
+
+
+def serialization_failure() -> OperationalError:
+    return OperationalError("UPDATE threads ...", {}, psycopg2.errors.SerializationFailure())
+
+
+@pytest.mark.parametrize("race", [deadlock, serialization_failure])
+def test_a_lock_race_lost_on_every_attempt_is_a_503_on_the_api_and_the_pages(
+    testapp, dbsession: Session, connection, monkeypatch, race
+):
+    """Not the client's fault and not an outage: busy, try again in a moment."""
+    alice = make_user(dbsession)
+    thread = make_thread(dbsession, make_board(dbsession), alice, "one two three")
+    comment = add_comment(dbsession, thread, alice, "four five")
+    dbsession.commit()
+    attempts = []
+
+    def always_losing(*args, **kwargs):
+        attempts.append(1)
+        raise race()
+
+    monkeypatch.setattr(posting, "edit_comment", always_losing)
+    api = ApiClient(testapp)
+    api.sign_in("alice")
+    answer = api.patch(f"/api/comments/{comment.id}", {"message": "six"}, status=503)
+    assert answer.json["error"]["code"] == "busy"
+    assert answer.headers["Retry-After"] == "1"
+    assert len(attempts) == 3  # retry.attempts
+
+    browser = Browser(testapp)
+    browser.sign_in("alice")
+    edit_page = browser.get(f"/c/{comment.id}/edit")
+    page = browser.submit(edit_page, "/edit", status=503, message="six")
+    assert page.headers["Retry-After"] == "1"
+    assert "busy" in page.text
+    assert len(attempts) == 6
+    assert_no_drift(connection)

@@ -10,7 +10,7 @@ from plaster import get_settings
 from forum import main
 from forum.security_headers import CONTENT_SECURITY_POLICY
 
-from .conftest import TEST_SETTINGS
+from .harness import TEST_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
 

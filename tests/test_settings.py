@@ -8,7 +8,7 @@ from pyramid.exceptions import ConfigurationError
 from forum import events, main
 from forum.settings import parse_settings, with_environment
 
-from .conftest import TEST_SETTINGS
+from .harness import TEST_SETTINGS
 
 VALID = "attribute, before_flush, after_insert"
 

@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from forum.models import Comment, User
 
-from .conftest import World
 from .counter_helpers import assert_session_exact, stored_user
 from .factories import add_comment, make_user
+from .world import World
 
 pytestmark = pytest.mark.usefixtures("counter_strategy")
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection
 
+from ..database import psycopg2_connection
+
 SCHEMAS = ("peer_trigger", "peer_compute", "peer_plain")
 
 TRIGGER = """
@@ -83,8 +85,7 @@ def copy_thread_to_peers(connection: Connection, thread_id, words_of: dict) -> N
     )
     connection.exec_driver_sql("TRUNCATE peer_words")
     if words_of:
-        raw = connection.connection.dbapi_connection
-        with raw.cursor() as cursor:
+        with psycopg2_connection(connection).cursor() as cursor:
             from psycopg2.extras import execute_values
 
             execute_values(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, configure_mappers, sessionmaker
 from sqlalchemy.orm.exc import StaleDataError
 from transaction import TransactionManager
 
-from ..database import database_url
+from ..database import resolve_database_url
 from ..outage import CONNECT_TIMEOUT_SECONDS
 from .board import Board
 from .comment import Comment
@@ -45,7 +45,7 @@ def get_engine(settings: Mapping[str, str], prefix: str = "sqlalchemy.") -> Engi
     return engine_from_config(
         dict(settings),
         prefix,
-        url=database_url(settings),
+        url=resolve_database_url(settings),
         pool_pre_ping=True,
         connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
     )

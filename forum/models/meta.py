@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import CheckConstraint, DateTime, Integer, MetaData, func, text
+from sqlalchemy import CheckConstraint, DateTime, Integer, MetaData, Table, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -22,6 +22,9 @@ NAMING_CONVENTION = {
 
 
 class Base(DeclarativeBase):
+    # Every model maps one Table: say so, so Core statements on it type-check.
+    __table__: ClassVar[Table]
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: DateTime(timezone=True)}
 

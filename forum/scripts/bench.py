@@ -25,7 +25,7 @@ from alembic import command
 from ..bench.machine import describe
 from ..bench.report import write_report
 from ..bench.run import SCALES, run_bench
-from ..database import database_url, drop_database, ensure_database
+from ..database import drop_database, ensure_database, resolve_database_url
 from ..settings import parse_settings, with_environment
 from .common import check_settings, ini_parser
 
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", message="Identity map already had an identity")
     settings = with_environment(get_appsettings(args.config_uri))
     settings["forum.settings"] = parse_settings(settings)
-    url = database_url(settings)
+    url = resolve_database_url(settings)
     scratch = url.set(database=f"{url.database}_bench")
     drop_database(scratch)
     ensure_database(scratch)

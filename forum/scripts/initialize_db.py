@@ -14,7 +14,7 @@ from pyramid.paster import get_appsettings, setup_logging
 
 from alembic import command
 
-from ..database import database_url, ensure_database
+from ..database import ensure_database, resolve_database_url
 from ..demo import load_demo_data
 from ..settings import with_environment
 from .common import application, check_settings, ini_parser
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
 
     check_settings(args.config_uri)  # before any migration: a typo stops here, in one line
     setup_logging(args.config_uri)
-    url = database_url(with_environment(get_appsettings(args.config_uri)))
+    url = resolve_database_url(with_environment(get_appsettings(args.config_uri)))
     if ensure_database(url):
         print(f"created database {url.database}")
     migrate(args.config_uri)

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from markupsafe import Markup, escape
 from sqlalchemy import (
@@ -34,6 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnClause
 
 from ..models import Board, Comment, Thread
 from .views import FORMS
@@ -45,8 +48,8 @@ MAX_PAGE = 50
 EXACT_LIMIT = 10_000
 NEWEST = 10_000
 #: ts_rank_cd weights for D, C, B (messages), A (titles).
-WEIGHTS = literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
-ENGLISH = literal_column("'english'::regconfig")
+WEIGHTS: ColumnClause[Any] = literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
+ENGLISH: ColumnClause[Any] = literal_column("'english'::regconfig")
 #: Private-use characters mark highlights; they are removed from the text first.
 START, STOP = "\ue000", "\ue001"
 HEADLINE_OPTIONS = (
@@ -206,7 +209,7 @@ def _run(
     elif rows:
         results.total = rows[0].total
     elif page > 1:  # past the last page: count the matches on their own
-        results.total = session.scalar(select(func.count()).select_from(source), params)
+        results.total = session.scalar(select(func.count()).select_from(source), params) or 0
     results.hits = _hits(session, rows, params)
 
 
@@ -224,7 +227,7 @@ def highlight(raw: str) -> Markup:
     return Markup(str(escape(raw)).replace(START, "<mark>").replace(STOP, "</mark>"))
 
 
-def _hits(session: Session, rows: list, params: dict) -> list[Hit]:
+def _hits(session: Session, rows: Sequence[Any], params: dict) -> list[Hit]:
     """Titles and headlines for the page's rows, read from the tables themselves.
 
     With the materialized form a row can name a comment deleted since the last

@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, insert, text, update
 
+from ..database import psycopg2_connection
 from ..models import Board, SearchRefreshState, User
 from ..words import word_count
 from .corpus import MarkerRates, message, title
@@ -90,7 +91,9 @@ class _Rows(io.TextIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> str:
+    def read(self, size: int | None = -1) -> str:
+        if size is None:
+            size = -1
         while size < 0 or len(self._buffer) < size:
             chunk = "".join(line for _, line in zip(range(1000), self._lines, strict=False))
             if not chunk:
@@ -109,8 +112,7 @@ def _copy_text(value: str) -> str:
 
 
 def _copy(connection: Connection, table_and_columns: str, lines: Iterable[str]) -> None:
-    raw = connection.connection.dbapi_connection
-    with raw.cursor() as cursor:
+    with psycopg2_connection(connection).cursor() as cursor:
         cursor.copy_expert(f"COPY {table_and_columns} FROM STDIN", _Rows(lines), size=1 << 16)
 
 

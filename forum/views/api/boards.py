@@ -5,15 +5,16 @@ from __future__ import annotations
 from pyramid.request import Request
 from pyramid.view import view_config
 
+from ...authorization import START_THREAD
 from ...models import Board
 from ...services import posting, reading
-from .inputs import json_body, max_message_chars, or_404, page_request, signed_in
+from .inputs import json_body, max_message_chars, page_request
 from .serialize import board_json, page_json, thread_json
 
 
 def board_from_route(request: Request) -> Board:
-    slug = request.matchdict["slug"]
-    return or_404(reading.board_by_slug(request.dbsession, slug), "board", slug)
+    """The route's board (its context, forum.authorization.board_factory)."""
+    return request.context.board
 
 
 @view_config(route_name="api.boards", request_method="GET", renderer="json")
@@ -33,9 +34,11 @@ def list_threads(request: Request) -> dict:
     return page_json("threads", page, lambda thread: thread_json(thread, board))
 
 
-@view_config(route_name="api.board_threads", request_method="POST", renderer="json")
+@view_config(
+    route_name="api.board_threads", request_method="POST", renderer="json", permission=START_THREAD
+)
 def create_thread(request: Request) -> dict:
-    user = signed_in(request)
+    user = request.identity
     board = board_from_route(request)
     body = json_body(request)
     thread = posting.create_thread(

@@ -6,31 +6,23 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
-from ...models import Comment
+from ...authorization import DELETE, EDIT, MOVE, locked_comment, require
 from ...services import posting, reading
 from .errors import ApiError
-from .inputs import json_body, max_message_chars, may_change, no_content, or_404, signed_in
+from .inputs import json_body, max_message_chars, no_content
 from .serialize import comment_json
 
 CHANGEABLE = ("message", "thread_id")
 
 
-def comment_from_route(request: Request, *, for_update: bool = False) -> Comment:
-    key = request.matchdict["id"]
-    found = reading.comment_by_id(request.dbsession, key, for_update=for_update)
-    return or_404(found, "comment", key)
-
-
 @view_config(route_name="api.comment", request_method="GET", renderer="json")
 def show_comment(request: Request) -> dict:
-    return comment_json(comment_from_route(request))
+    return comment_json(request.context.comment)
 
 
-@view_config(route_name="api.comment", request_method="PATCH", renderer="json")
+@view_config(route_name="api.comment", request_method="PATCH", renderer="json", permission=EDIT)
 def change_comment(request: Request) -> dict:
-    user = signed_in(request)
     body = json_body(request)
-    comment = comment_from_route(request, for_update=True)
     unknown = sorted(set(body) - set(CHANGEABLE))
     if unknown:
         raise ApiError(
@@ -38,10 +30,9 @@ def change_comment(request: Request) -> dict:
         )
     if not any(field in body for field in CHANGEABLE):
         raise ApiError(422, "invalid", "give message (to edit) or thread_id (to move)")
-    if not may_change(user, comment):
-        raise ApiError(403, "forbidden", "only its author or a moderator may change a comment")
-    if "thread_id" in body and not user.is_moderator:
-        raise ApiError(403, "forbidden", "only moderators may move comments")
+    if "thread_id" in body:
+        require(request, MOVE)
+    comment = locked_comment(request)
 
     max_chars = max_message_chars(request)
     target = None
@@ -58,11 +49,7 @@ def change_comment(request: Request) -> dict:
     return comment_json(comment)
 
 
-@view_config(route_name="api.comment", request_method="DELETE")
+@view_config(route_name="api.comment", request_method="DELETE", permission=DELETE)
 def delete_comment(request: Request) -> Response:
-    user = signed_in(request)
-    comment = comment_from_route(request, for_update=True)
-    if not may_change(user, comment):
-        raise ApiError(403, "forbidden", "only its author or a moderator may delete a comment")
-    posting.delete_comment(request.dbsession, comment)
+    posting.delete_comment(request.dbsession, locked_comment(request))
     return no_content(request)

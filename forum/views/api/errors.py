@@ -10,14 +10,21 @@ from __future__ import annotations
 import logging
 
 from pyramid.exceptions import BadCSRFToken
+from pyramid.httpexceptions import HTTPForbidden
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.view import exception_view_config, notfound_view_config
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
-from ...outage import is_unavailable, retry_after_header
+from ...authorization import Missing, refusal
+from ...outage import (
+    busy_retry_after_header,
+    is_unavailable,
+    lost_lock_race,
+    retry_after_header,
+)
 from ...services.errors import Conflict, InvalidField, NotFound
 
 log = logging.getLogger(__name__)
@@ -66,7 +73,18 @@ def not_found(exc: NotFound, request: Request) -> Response:
 
 @notfound_view_config(path_info=API)
 def no_such_route(request: Request) -> Response:
+    missing = request.exception
+    if isinstance(missing, Missing):  # the route's board, thread or comment
+        return error_response(request, 404, "not_found", f"no {missing.what} {missing.key!r}")
     return error_response(request, 404, "not_found", f"nothing at {request.path}")
+
+
+@forbidden_view_config(path_info=API)
+def forbidden(exc: HTTPForbidden, request: Request) -> Response:
+    """A permission refused (forum.authorization): 401 signed out, else 403 with the rule."""
+    if request.identity is None:
+        return error_response(request, 401, "not_signed_in", "sign in first (POST /api/session)")
+    return error_response(request, 403, "forbidden", refusal(request))
 
 
 @exception_view_config(BadCSRFToken, path_info=API)
@@ -109,23 +127,18 @@ def unavailable(request: Request, exc: Exception) -> Response:
     )
 
 
-@exception_view_config(OperationalError, path_info=API)
-@exception_view_config(InterfaceError, path_info=API)
+@exception_view_config(DBAPIError, path_info=API)  # OperationalError, InterfaceError, ...
 @exception_view_config(PoolTimeout, path_info=API)
 @exception_view_config(PendingRollbackError, path_info=API)
-def database_unavailable(exc: Exception, request: Request) -> Response:
-    return unavailable(request, exc)
-
-
-@exception_view_config(DBAPIError, path_info=API)
-def database_error(exc: DBAPIError, request: Request) -> Response:
+def database_error(exc: Exception, request: Request) -> Response:
+    if lost_lock_race(exc):
+        # A deadlock or serialization failure that survived every retry (pyramid_retry).
+        log.warning("lost a lock race on every attempt: %s %s", request.method, request.path)
+        return error_response(
+            request, 503, "busy", "the forum is busy; try again", **busy_retry_after_header()
+        )
     if is_unavailable(exc):
         return unavailable(request, exc)
-    if getattr(exc.orig, "pgcode", "") and exc.orig.pgcode.startswith("40"):
-        # A deadlock or serialization failure that survived every retry.
-        return error_response(
-            request, 503, "busy", "the forum is busy; try again", **{"Retry-After": "1"}
-        )
     log.exception("database error on %s %s", request.method, request.path)
     return error_response(request, 500, "server_error", "something went wrong on our side")
 

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from pyramid.request import Request
 from pyramid.response import Response
 
-from ...models import Comment, User
+from ...models import User
 from ...pagination import InvalidCursor, decode_cursor
 from ...services.reading import PageRequest
 from .errors import ApiError
@@ -88,21 +88,15 @@ def page_request(request: Request) -> PageRequest:
 
 
 def signed_in(request: Request) -> User:
+    """The signed-in user, for requests about one's own account (sign out everywhere).
+
+    What a member may do to boards, threads and comments is the ``permission=`` of
+    their views (forum.authorization).
+    """
     user = request.identity
     if user is None:
         raise ApiError(401, "not_signed_in", "sign in first (POST /api/session)")
     return user
-
-
-def moderator(request: Request) -> User:
-    user = signed_in(request)
-    if not user.is_moderator:
-        raise ApiError(403, "forbidden", "only moderators may do this")
-    return user
-
-
-def may_change(user: User, comment: Comment) -> bool:
-    return user.is_moderator or comment.author_id == user.id
 
 
 def no_content(request: Request) -> Response:

@@ -6,23 +6,16 @@ from pyramid.request import Request
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from ...authorization import DELETE, REPLY
 from ...models import Thread
 from ...services import posting, reading
-from .inputs import (
-    json_body,
-    max_message_chars,
-    moderator,
-    no_content,
-    or_404,
-    page_request,
-    signed_in,
-)
+from .inputs import json_body, max_message_chars, no_content, page_request
 from .serialize import comment_json, page_json, thread_json
 
 
 def thread_from_route(request: Request) -> Thread:
-    key = request.matchdict["id"]
-    return or_404(reading.thread_by_id(request.dbsession, key), "thread", key)
+    """The route's thread (its context, forum.authorization.thread_factory)."""
+    return request.context.thread
 
 
 @view_config(route_name="api.thread", request_method="GET", renderer="json")
@@ -30,9 +23,8 @@ def show_thread(request: Request) -> dict:
     return thread_json(thread_from_route(request))
 
 
-@view_config(route_name="api.thread", request_method="DELETE")
+@view_config(route_name="api.thread", request_method="DELETE", permission=DELETE)
 def delete_thread(request: Request) -> Response:
-    moderator(request)
     posting.delete_thread(request.dbsession, thread_from_route(request))
     return no_content(request)
 
@@ -44,9 +36,11 @@ def list_comments(request: Request) -> dict:
     return page_json("comments", page, comment_json)
 
 
-@view_config(route_name="api.thread_comments", request_method="POST", renderer="json")
+@view_config(
+    route_name="api.thread_comments", request_method="POST", renderer="json", permission=REPLY
+)
 def reply(request: Request) -> dict:
-    user = signed_in(request)
+    user = request.identity
     thread = thread_from_route(request)
     body = json_body(request)
     comment = posting.add_comment(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.security import forget, remember
@@ -60,7 +62,7 @@ def register_form(request: Request) -> dict:
 
 @view_config(route_name="register", request_method="POST", renderer=REGISTER)
 def register(request: Request):
-    context = {"password_min": accounts.PASSWORD_MIN_CHARS}
+    context: dict[str, Any] = {"password_min": accounts.PASSWORD_MIN_CHARS}
     errors = registration_errors(request)
     if errors:
         return form_errors(request, errors, **context)

@@ -6,13 +6,14 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
+from ...authorization import START_THREAD
 from ...models import Board
 from ...models.thread import TITLE_MAX_CHARS
 from ...services import posting, reading
 from ...services.errors import InvalidField
 from ...services.reading import PageRequest
 from ...services.text import check_text
-from .common import PAGE_SIZE, form_error, found_or_404, page_request, signed_in
+from .common import PAGE_SIZE, form_error, page_request
 from .paging import position
 
 BOARD = "forum:templates/board.jinja2"
@@ -24,8 +25,8 @@ def home(request: Request) -> dict:
 
 
 def board_from_route(request: Request) -> Board:
-    found = reading.board_by_slug(request.dbsession, request.matchdict["slug"])
-    return found_or_404(found, "board")
+    """The route's board (its context, forum.authorization.board_factory)."""
+    return request.context.board
 
 
 def board_context(request: Request, board: Board, want: PageRequest) -> dict:
@@ -45,9 +46,11 @@ def board_page(request: Request) -> dict:
     return board_context(request, board, page_request(request))
 
 
-@view_config(route_name="board.new_thread", request_method="POST", renderer=BOARD)
+@view_config(
+    route_name="board.new_thread", request_method="POST", renderer=BOARD, permission=START_THREAD
+)
 def new_thread(request: Request):
-    user = signed_in(request)
+    user = request.identity
     board = board_from_route(request)
     max_chars = request.registry.settings["forum.settings"].max_message_chars
     title, message = request.POST.get("title"), request.POST.get("message")

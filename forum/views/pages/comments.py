@@ -6,20 +6,16 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
+from ...authorization import DELETE, EDIT, MOVE, locked_comment
 from ...models import Comment
 from ...pagination import encode_cursor
 from ...services import posting, reading
 from ...services.errors import InvalidField
 from ...services.text import check_text
-from .common import author_or_moderator, form_error, found_or_404, moderator
+from .common import form_error
 
-EDIT = "forum:templates/comment_edit.jinja2"
-MOVE = "forum:templates/comment_move.jinja2"
-
-
-def comment_from_route(request: Request, *, for_update: bool = False) -> Comment:
-    found = reading.comment_by_id(request.dbsession, request.matchdict["id"], for_update=for_update)
-    return found_or_404(found, "comment")
+EDIT_PAGE = "forum:templates/comment_edit.jinja2"
+MOVE_PAGE = "forum:templates/comment_move.jinja2"
 
 
 def at_comment(request: Request, comment: Comment) -> str:
@@ -30,21 +26,14 @@ def at_comment(request: Request, comment: Comment) -> str:
     )
 
 
-@view_config(
-    route_name="comment.edit", request_method="GET", renderer="forum:templates/comment_edit.jinja2"
-)
+@view_config(route_name="comment.edit", request_method="GET", renderer=EDIT_PAGE, permission=EDIT)
 def edit_form(request: Request) -> dict:
-    comment = comment_from_route(request)
-    author_or_moderator(request, comment)
-    return {"comment": comment}
+    return {"comment": request.context.comment}
 
 
-@view_config(
-    route_name="comment.edit", request_method="POST", renderer="forum:templates/comment_edit.jinja2"
-)
+@view_config(route_name="comment.edit", request_method="POST", renderer=EDIT_PAGE, permission=EDIT)
 def edit(request: Request):
-    comment = comment_from_route(request, for_update=True)
-    author_or_moderator(request, comment)
+    comment = locked_comment(request)
     max_chars = request.registry.settings["forum.settings"].max_message_chars
     message = request.POST.get("message")
     try:
@@ -62,11 +51,11 @@ def edit(request: Request):
     route_name="comment.delete",
     request_method="GET",
     renderer="forum:templates/confirm_delete.jinja2",
+    permission=DELETE,
 )
 def confirm_delete(request: Request) -> dict:
     """Ask first: a plain page with one button, so it works without JavaScript."""
-    comment = comment_from_route(request)
-    author_or_moderator(request, comment)
+    comment = request.context.comment
     return {
         "what": "this comment",
         "comment": comment,
@@ -76,33 +65,26 @@ def confirm_delete(request: Request) -> dict:
     }
 
 
-@view_config(route_name="comment.delete", request_method="POST")
+@view_config(route_name="comment.delete", request_method="POST", permission=DELETE)
 def delete(request: Request):
-    comment = comment_from_route(request, for_update=True)
-    author_or_moderator(request, comment)
+    comment = locked_comment(request)
     where = at_comment(request, comment).split("#")[0]  # the page now starts just after it
     posting.delete_comment(request.dbsession, comment)
     request.session.flash("Comment deleted.")
     return HTTPSeeOther(where)
 
 
-@view_config(
-    route_name="comment.move", request_method="GET", renderer="forum:templates/comment_move.jinja2"
-)
+@view_config(route_name="comment.move", request_method="GET", renderer=MOVE_PAGE, permission=MOVE)
 def move_form(request: Request) -> dict:
-    comment = comment_from_route(request)
-    moderator(request)
+    comment = request.context.comment
     query = request.GET.get("q", "").strip()[:200].replace("\x00", "")
     found = reading.threads_titled(request.dbsession, query) if query else []
     return {"comment": comment, "query": query, "found": found}
 
 
-@view_config(
-    route_name="comment.move", request_method="POST", renderer="forum:templates/comment_move.jinja2"
-)
+@view_config(route_name="comment.move", request_method="POST", renderer=MOVE_PAGE, permission=MOVE)
 def move(request: Request):
-    comment = comment_from_route(request, for_update=True)
-    moderator(request)
+    comment = locked_comment(request)
     raw = request.POST.get("thread_id", "").strip()
     target = reading.thread_by_id(request.dbsession, raw)
     if target is None:

@@ -8,12 +8,12 @@ from urllib.parse import urlsplit
 
 from pyramid.csrf import get_csrf_token
 from pyramid.events import BeforeRender, subscriber
-from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden, HTTPNotFound, HTTPSeeOther
+from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from sqlalchemy.exc import SQLAlchemyError
 
 from ... import events
-from ...models import Comment, User
+from ...models import User
 from ...pagination import InvalidCursor, decode_cursor
 from ...services.reading import Key, PageRequest
 
@@ -102,30 +102,25 @@ def found_or_404(value: Any, what: str) -> Any:
     return value
 
 
+def sign_in_first(request: Request) -> HTTPSeeOther:
+    """To the sign-in page, which comes back here (or to the page a form was on)."""
+    request.session.flash("Please sign in first.")
+    if request.method == "POST":  # go back to the page the form was on
+        back = local_path(request.referer, host=request.host)
+    else:
+        back = request.path_qs
+    return HTTPSeeOther(request.route_path("login", _query={"next": back}))
+
+
 def signed_in(request: Request) -> User:
-    """The signed-in user, or a redirect to the sign-in page that comes back here."""
+    """The signed-in user, or a redirect to the sign-in page that comes back here.
+
+    For pages about one's own account; what a member may do to boards, threads and
+    comments is the ``permission=`` of their views (forum.authorization).
+    """
     user = request.identity
     if user is None:
-        request.session.flash("Please sign in first.")
-        if request.method == "POST":  # go back to the page the form was on
-            back = local_path(request.referer, host=request.host)
-        else:
-            back = request.path_qs
-        raise HTTPSeeOther(request.route_path("login", _query={"next": back}))
-    return user
-
-
-def moderator(request: Request) -> User:
-    user = signed_in(request)
-    if not user.is_moderator:
-        raise HTTPForbidden("Only moderators may do that.")
-    return user
-
-
-def author_or_moderator(request: Request, comment: Comment) -> User:
-    user = signed_in(request)
-    if not (user.is_moderator or comment.author_id == user.id):
-        raise HTTPForbidden("Only the comment's author or a moderator may do that.")
+        raise sign_in_first(request)
     return user
 
 

@@ -1,4 +1,4 @@
-"""Friendly HTML error pages: 400, 403, 404, 409, a plain 503 and a plain 500."""
+"""Friendly HTML error pages: 400, 403, 404, 409, plain 503s (busy, unavailable) and a plain 500."""
 
 from __future__ import annotations
 
@@ -9,12 +9,19 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPForbidden
 from pyramid.renderers import render_to_response
 from pyramid.request import Request
 from pyramid.response import Response
-from pyramid.view import exception_view_config, notfound_view_config
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, PendingRollbackError
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 
-from ...outage import is_unavailable, retry_after_header
+from ...authorization import refusal
+from ...outage import (
+    busy_retry_after_header,
+    is_unavailable,
+    lost_lock_race,
+    retry_after_header,
+)
+from .common import sign_in_first
 
 log = logging.getLogger(__name__)
 ERROR_PAGE = "forum:templates/error.jinja2"
@@ -34,8 +41,13 @@ def not_found(request: Request) -> Response:
     return error_page(request, 404, "Not found", explanation)
 
 
-@exception_view_config(HTTPForbidden)
+@forbidden_view_config()
 def forbidden(exc: HTTPForbidden, request: Request) -> Response:
+    """A permission refused (forum.authorization): sign in first, or a 403 with the rule."""
+    if request.identity is None:
+        return sign_in_first(request)
+    if getattr(exc, "result", None) is not None:  # refused by a view's permission=
+        return error_page(request, 403, "Not allowed", refusal(request))
     return error_page(request, 403, "Not allowed", exc.detail or "You may not do that.")
 
 
@@ -74,31 +86,31 @@ def changed_meanwhile(exc: StaleDataError, request: Request) -> Response:
     )
 
 
-@exception_view_config(OperationalError)
-@exception_view_config(InterfaceError)
-@exception_view_config(PoolTimeout)
-@exception_view_config(PendingRollbackError)
-def database_unavailable(exc: Exception, request: Request) -> Response:
+def plain_page(request: Request, template: str, status: int, headers: dict[str, str]) -> Response:
     # No database, so no layout (it shows who is signed in): the plain page.
-    # A lost connection met at COMMIT is the one case that could also hide a bug: traceback.
-    log.warning(
-        "database unavailable on %s %s: answered 503",
-        request.method,
-        request.path,
-        exc_info=isinstance(exc, PendingRollbackError),
-    )
-    response = render_to_response(
-        "forum:templates/unavailable.jinja2", {"plain": True}, request=request
-    )
-    response.status_int = 503
-    response.headers.update(retry_after_header())
+    response = render_to_response(template, {"plain": True}, request=request)
+    response.status_int = status
+    response.headers.update(headers)
     return response
 
 
-@exception_view_config(DBAPIError)
-def database_error(exc: DBAPIError, request: Request) -> Response:
+@exception_view_config(DBAPIError)  # OperationalError, InterfaceError, ...
+@exception_view_config(PoolTimeout)
+@exception_view_config(PendingRollbackError)
+def database_error(exc: Exception, request: Request) -> Response:
+    if lost_lock_race(exc):
+        # A deadlock or serialization failure that survived every retry: the API's 503 "busy".
+        log.warning("lost a lock race on every attempt: %s %s", request.method, request.path)
+        return plain_page(request, "forum:templates/busy.jinja2", 503, busy_retry_after_header())
     if is_unavailable(exc):
-        return database_unavailable(exc, request)
+        # A lost connection met at COMMIT is the one case that could also hide a bug: traceback.
+        log.warning(
+            "database unavailable on %s %s: answered 503",
+            request.method,
+            request.path,
+            exc_info=isinstance(exc, PendingRollbackError),
+        )
+        return plain_page(request, "forum:templates/unavailable.jinja2", 503, retry_after_header())
     return server_error(exc, request)
 
 

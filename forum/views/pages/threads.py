@@ -6,19 +6,21 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
+from ...authorization import DELETE, REPLY
 from ...models import Thread
 from ...services import posting, reading
 from ...services.errors import InvalidField, NotFound
 from ...services.reading import PageRequest
 from ...services.text import check_text
-from .common import PAGE_SIZE, form_error, found_or_404, moderator, page_request, signed_in
+from .common import PAGE_SIZE, form_error, page_request
 from .paging import position
 
 THREAD = "forum:templates/thread.jinja2"
 
 
 def thread_from_route(request: Request) -> Thread:
-    return found_or_404(reading.thread_by_id(request.dbsession, request.matchdict["id"]), "thread")
+    """The route's thread (its context, forum.authorization.thread_factory)."""
+    return request.context.thread
 
 
 def thread_context(request: Request, thread: Thread, want: PageRequest) -> dict:
@@ -35,9 +37,9 @@ def thread_page(request: Request) -> dict:
     return thread_context(request, thread, page_request(request))
 
 
-@view_config(route_name="thread.reply", request_method="POST", renderer=THREAD)
+@view_config(route_name="thread.reply", request_method="POST", renderer=THREAD, permission=REPLY)
 def reply(request: Request):
-    user = signed_in(request)
+    user = request.identity
     thread = thread_from_route(request)
     max_chars = request.registry.settings["forum.settings"].max_message_chars
     message = request.POST.get("message")
@@ -63,10 +65,10 @@ def reply(request: Request):
     route_name="thread.delete",
     request_method="GET",
     renderer="forum:templates/confirm_delete.jinja2",
+    permission=DELETE,
 )
 def confirm_delete_thread(request: Request) -> dict:
     """Ask first: a plain page with one button, so it works without JavaScript."""
-    moderator(request)
     thread = thread_from_route(request)
     return {
         "what": "this thread",
@@ -77,9 +79,8 @@ def confirm_delete_thread(request: Request) -> dict:
     }
 
 
-@view_config(route_name="thread.delete", request_method="POST")
+@view_config(route_name="thread.delete", request_method="POST", permission=DELETE)
 def delete_thread(request: Request):
-    moderator(request)
     thread = thread_from_route(request)
     board_slug, title = thread.board.slug, thread.title
     posting.delete_thread(request.dbsession, thread)

@@ -1,0 +1,127 @@
+"""Concurrent writers: throughput, retries, and the drift each subject leaves behind."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+from sqlalchemy import text
+
+from ...words import word_count
+from ..subjects import Subject
+from ..workbench import Workbench, World, percentile, timed
+
+
+class Concurrency(Workbench):
+    # --- 4. concurrent writers -----------------------------------------------------------
+
+    def concurrency(self, world: World) -> None:
+        # The naive recipes left wrong counters behind in the earlier workloads:
+        # start exact, so any drift below is the subject's own.
+        for subject in self.subjects:
+            self._drift(subject, {world.target, *world.spread})
+        results: dict = {"hot": {}, "spread": {}}
+        for writers in self.scale.writers:
+            for target in ("hot", "spread"):
+                self.log(f"concurrency: {writers} writer(s), {target}")
+                order = [
+                    s
+                    for s in self.subjects
+                    if s.kind != "naive" or writers <= self.scale.naive_max_writers
+                ]
+                self.rng.shuffle(order)
+                for subject in order:
+                    subject.activate()
+                    threads = [world.hot] * writers if target == "hot" else world.spread[:writers]
+                    results[target].setdefault(subject.name, {})[str(writers)] = self._writers(
+                        subject, world, threads
+                    )
+        self.results["concurrency"] = {
+            "writers": list(self.scale.writers),
+            "ops_per_writer": self.scale.ops_per_writer,
+            "results": results,
+        }
+
+    def _writers(self, subject: Subject, world: World, threads: list[uuid.UUID]) -> dict:
+        latencies: list[float] = []
+        retries = 0
+        lock = threading.Lock()
+        messages = [[self._message() for _ in range(self.scale.ops_per_writer)] for _ in threads]
+
+        def writer(index: int) -> None:
+            nonlocal retries
+            for text_ in messages[index]:
+                elapsed, outcome = timed(
+                    lambda t=text_: subject.create(
+                        self.engine, threads[index], world.author_id, [t]
+                    )
+                )
+                with lock:
+                    latencies.append(elapsed)
+                    retries += outcome.retries
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(len(threads)) as pool:
+            list(pool.map(writer, range(len(threads))))
+        elapsed = time.perf_counter() - started
+        drift = self._drift(subject, set(threads))
+        return {
+            "throughput": round(len(latencies) / elapsed, 1),
+            "p95_ms": round(percentile(latencies, 0.95) / 1000, 2),
+            "retries": retries,
+            "drift": drift,
+        }
+
+    def _drift(self, subject: Subject, thread_ids: set) -> int:
+        """Counters of ``thread_ids`` (and their boards) that differ from the truth; then repair
+        them, so the next subject starts exact. A subject that keeps no counters (orm_bare,
+        on the forum's own tables) is repaired after too, and counted as 0."""
+        if not subject.keeps_counters and subject.schema != "public":
+            return 0  # its own tables, without counter columns to repair
+        schema = subject.schema
+        drifted = 0
+        with self.engine.begin() as connection:
+            for thread_id in thread_ids:
+                stored = connection.execute(
+                    text(
+                        f"SELECT word_count, comment_count, board_id FROM {schema}.threads "
+                        "WHERE id = :t"
+                    ),
+                    {"t": thread_id},
+                ).one()
+                messages = (
+                    connection.execute(
+                        text(f"SELECT message FROM {schema}.comments WHERE thread_id = :t"),
+                        {"t": thread_id},
+                    )
+                    .scalars()
+                    .all()
+                )
+                true = (sum(word_count(m) for m in messages), len(messages))
+                drifted += sum(a != b for a, b in zip(stored[:2], true, strict=True))
+                if stored[:2] != true:
+                    connection.execute(
+                        text(
+                            f"UPDATE {schema}.threads SET word_count = :w, comment_count = :c "
+                            "WHERE id = :t"
+                        ),
+                        {"w": true[0], "c": true[1], "t": thread_id},
+                    )
+            boards = connection.execute(
+                text(
+                    f"SELECT b.id, b.comment_count, (SELECT count(*) FROM {schema}.comments c "
+                    f"JOIN {schema}.threads t ON t.id = c.thread_id WHERE t.board_id = b.id) "
+                    f"FROM {schema}.boards b"
+                )
+            ).all()
+            for board_id, stored, true in boards:
+                if subject.kind != "naive" and stored != true:  # the recipe keeps no boards
+                    drifted += 1
+                if stored != true:
+                    connection.execute(
+                        text(f"UPDATE {schema}.boards SET comment_count = :c WHERE id = :b"),
+                        {"c": true, "b": board_id},
+                    )
+        return drifted if subject.keeps_counters else 0

@@ -1,0 +1,196 @@
+"""Search: live against materialized latency, the live form's cost per write, refresh
+time and staleness. Moved verbatim from forum/bench/run.py (Bench.search and its helpers)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from contextlib import closing
+
+from sqlalchemy import select, text
+
+from ... import events
+from ...models import Comment, Thread
+from ...search import requests as search_refresh
+from ...search.query import search
+from ...search.refresh import refresh_until_fresh
+from ...search.runners import BackgroundRunner
+from ...seeding.corpus import BROAD_WORD, PHRASE, SELECTIVE_WORD
+from ...seeding.load import SeedPlan, analyze, seed
+from ...words import word_count
+from ..workbench import Workbench, World, percentile, summary, timed
+
+
+class Search(Workbench):
+    # --- 6. search ---------------------------------------------------------------------
+
+    def search(self, world: World) -> None:
+        queries = {"selective": SELECTIVE_WORD, "broad": BROAD_WORD, "phrase": f'"{PHRASE}"'}
+        results: dict = {"sizes": [], "queries": {}, "refresh_seconds": {}}
+        for size in self.scale.search_sizes:
+            with self.engine.connect() as connection:
+                have = connection.scalar(text("SELECT count(*) FROM comments"))
+            if size > have:
+                self.log(f"search: growing the forum to {size:,} comments")
+                seed(
+                    self.engine,
+                    SeedPlan(
+                        threads=max(1, (size - have) // 50),
+                        comments=size - have,
+                        boards=3,
+                        seed=size,
+                    ),
+                )
+                analyze(self.engine)
+            refresh_until_fresh(self.engine)  # the first refresh fills the view
+            elapsed, _ = timed(lambda: refresh_until_fresh(self.engine, force=True))
+            with self.engine.connect() as connection:  # the workloads wrote some too
+                size = connection.scalar(text("SELECT count(*) FROM comments"))
+            results["sizes"].append(size)
+            results["refresh_seconds"][str(size)] = round(elapsed / 1e6, 2)
+            self.log(f"search at {size:,} comments: refresh {elapsed / 1e6:.1f}s")
+            for kind, q in queries.items():
+                for form in ("live", "materialized"):
+                    samples, found = [], None
+                    for _ in range(self.scale.search_repeats):
+                        with events.CountedSession(self.engine) as session:
+                            elapsed, found = timed(
+                                lambda q=q, f=form, s=session: search(
+                                    s, q, form=f, timeout_ms=60_000
+                                )
+                            )
+                        samples.append(elapsed)
+                    assert found is not None  # search_repeats >= 1
+                    results["queries"].setdefault(str(size), {}).setdefault(kind, {})[form] = {
+                        **summary(samples),
+                        "total": found.total,
+                        "bounded": found.bounded,
+                    }
+        results["write_overhead"] = self._live_write_overhead(world)
+        results["staleness"] = self._staleness(world)
+        self.results["search"] = results
+
+    def _live_write_overhead(self, world: World) -> dict:
+        """One INSERT per transaction into comments with, and without, the search column."""
+        self.log("search: the live form's cost per write")
+        samples: dict[str, list[float]] = {"with_search_column": [], "without": []}
+        tables = {"with_search_column": "comments", "without": "peer_plain.comments"}
+        raw = self.engine.raw_connection()
+        try:
+            with closing(raw.cursor()) as cursor:
+                for _ in range(self.scale.writes):
+                    for name, table in tables.items():
+                        text_ = self._message()
+
+                        def insert(t=table, m=text_):
+                            cursor.execute(
+                                f"INSERT INTO {t} (thread_id, author_id, message, "
+                                "version) VALUES (%s, %s, %s, 1)",
+                                (str(world.hot), world.author_id, m),
+                            )
+                            raw.commit()
+
+                        elapsed, _ = timed(insert)
+                        samples[name].append(elapsed)
+        finally:
+            raw.close()
+        with self.engine.begin() as connection:  # those rows bypassed the counters on purpose
+            self._repair_public(connection, {world.hot})
+        out = {name: summary(values) for name, values in samples.items()}
+        base = out["without"]["median_us"] or 1
+        out["overhead_ratio"] = round(out["with_search_column"]["median_us"] / base, 2)
+        return out
+
+    def _repair_public(self, connection, thread_ids: set) -> None:
+        for thread_id in thread_ids:
+            messages = (
+                connection.execute(select(Comment.message).where(Comment.thread_id == thread_id))
+                .scalars()
+                .all()
+            )
+            connection.execute(
+                text("UPDATE threads SET word_count = :w, comment_count = :c WHERE id = :t"),
+                {"w": sum(word_count(m) for m in messages), "c": len(messages), "t": thread_id},
+            )
+        connection.execute(
+            text(
+                "UPDATE boards SET comment_count = (SELECT count(*) FROM comments c JOIN threads t "
+                "ON t.id = c.thread_id WHERE t.board_id = boards.id)"
+            )
+        )
+        connection.execute(
+            text(
+                "UPDATE users SET comment_count = "
+                "(SELECT count(*) FROM comments c WHERE c.author_id = users.id)"
+            )
+        )
+
+    def _staleness(self, world: World) -> dict:
+        """How long a comment stays out of the materialized view under a steady write load."""
+        seconds = self.scale.staleness_seconds
+        self.log(f"search: staleness of the materialized view under {seconds:.0f}s of writes")
+        events.use("attribute")
+        runner = BackgroundRunner(self.engine, debounce=1.0, safety_interval=0)
+        runner.start()
+        search_refresh.use(runner)
+        with self.engine.connect() as connection:
+            refreshes_before = connection.scalar(text("SELECT refreshes FROM search_refresh_state"))
+        written: dict[uuid.UUID, float] = {}
+        seen: dict[uuid.UUID, float] = {}
+        stop_writing = time.monotonic() + seconds
+
+        def write() -> None:
+            while time.monotonic() < stop_writing:
+                with events.CountedSession(self.engine) as session:
+                    comment = Comment(
+                        thread=session.get(Thread, world.hot),
+                        author_id=world.author_id,
+                        message=self._message(),
+                    )
+                    session.add(comment)
+                    session.commit()
+                    written[comment.id] = time.monotonic()
+                time.sleep(1 / self.scale.writes_per_second)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        deadline = stop_writing + max(120.0, 3 * seconds)
+        try:
+            while time.monotonic() < deadline:
+                pending = [cid for cid in list(written) if cid not in seen]
+                if pending:
+                    with self.engine.connect() as connection:
+                        visible = (
+                            connection.execute(
+                                text(
+                                    "SELECT doc_id FROM search_view_materialized "
+                                    "WHERE doc_id = ANY(:ids)"
+                                ),
+                                {"ids": pending},
+                            )
+                            .scalars()
+                            .all()
+                        )
+                    now = time.monotonic()
+                    for cid in visible:
+                        seen[cid] = now
+                elif not writer.is_alive():
+                    break
+                time.sleep(0.1)
+        finally:
+            writer.join()
+            runner.stop()
+            search_refresh.use(None)
+        with self.engine.connect() as connection:
+            refreshes = connection.scalar(text("SELECT refreshes FROM search_refresh_state"))
+        lags = [seen[cid] - written[cid] for cid in seen]
+        return {
+            "writes": len(written),
+            "writes_per_second": self.scale.writes_per_second,
+            "p50_s": round(percentile(lags, 0.5), 2),
+            "p95_s": round(percentile(lags, 0.95), 2),
+            "max_s": round(max(lags), 2) if lags else None,
+            "unseen": len(written) - len(seen),
+            "refreshes": refreshes - refreshes_before,
+        }
