@@ -108,7 +108,7 @@ def _board_truth(connection: Connection, rows: list) -> dict[int, tuple[int, int
 def _user_truth(connection: Connection, rows: list) -> dict[int, tuple[int]]:
     """(comments,) for the batch's users, counted in SQL."""
     ids = [row.id for row in rows]
-    counts = dict(
+    counts: dict[int, int] = dict(
         connection.execute(
             select(comments.c.author_id, func.count())
             .where(comments.c.author_id.in_(ids))

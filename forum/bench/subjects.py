@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 
 from sqlalchemy import Engine, event
@@ -110,14 +111,18 @@ class OrmSubject(Subject):
 
     def edit(self, engine, comment_id, message):
         def work(session: Session):
-            session.get(Comment, comment_id, with_for_update=True).message = message
+            comment = session.get(Comment, comment_id, with_for_update=True)
+            assert comment is not None
+            comment.message = message
 
         return self._run(engine, work)
 
     def move(self, engine, comment_id, thread_id):
         def work(session: Session):
             comment = session.get(Comment, comment_id, with_for_update=True)
-            comment.thread = session.get(Thread, thread_id)
+            thread = session.get(Thread, thread_id)
+            assert comment is not None and thread is not None
+            comment.thread = thread
 
         return self._run(engine, work)
 
@@ -150,7 +155,7 @@ class SqlSubject(Subject):
             outcome.statements = 0
             raw = engine.raw_connection()
             try:
-                with raw.cursor() as cursor:
+                with closing(raw.cursor()) as cursor:
                     outcome.comment_id = work(_Cursor(cursor, outcome))
                 raw.commit()
                 return outcome

@@ -57,9 +57,10 @@ def _write(connection: Connection, comment: Comment, old: Share | None, new: Sha
             if author is not None:
                 updates.add_to_user(author, comments)  # type: ignore[arg-type]
     if old is not None and new is not None and old.thread_id == new.thread_id:
-        updates.add_to_thread(old.thread_id, ThreadDelta(words=new.words - old.words))
+        if old.thread_id is not None:
+            updates.add_to_thread(old.thread_id, ThreadDelta(words=new.words - old.words))
     else:
-        if old is not None:
+        if old is not None and old.thread_id is not None:
             updates.add_to_thread(old.thread_id, ThreadDelta(-old.words, -1))
         if new is not None and new.thread_id is not None:
             updates.add_to_thread(new.thread_id, ThreadDelta(new.words, 1))

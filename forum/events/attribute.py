@@ -223,10 +223,12 @@ def _show_on_thread(
     _add(session, Board, shown.board, comment_count=delta.comments)
 
 
-def _on_load(target: Thread | Board, context: Any, attrs: Any = None) -> None:
+def _on_load(target: Any, context: Any, attrs: Any = None) -> None:
     """A parent loaded or refreshed: show this session's pending change on it again."""
     session = object_session(target)
-    memory = session.info.get(MEMORY) if session is not None else None
+    if session is None:
+        return
+    memory = session.info.get(MEMORY)
     if memory is None or memory.flushing:
         return
     key = inspect(target).key
@@ -297,9 +299,9 @@ def _pending_share(
     to be set to ``value`` (the relationship wins over the key, as in the flush)."""
     if object_session(comment) is not session or inspect(comment).deleted:
         return row if inspect(comment).key is not None else None
-    for thread in (comment.__dict__.get("thread"), value):
-        if isinstance(thread, Thread) and row_id(thread) is not None:
-            _memory(session).hints[row_id(thread)] = thread
+    for related in (comment.__dict__.get("thread"), value):
+        if isinstance(related, Thread) and row_id(related) is not None:
+            _memory(session).hints[row_id(related)] = related
     if key == "thread":
         thread: Any = value
     elif key == "thread_id" and not changed(comment, "thread"):
@@ -375,8 +377,10 @@ def _take_back_thread(session: Session, thread: Thread, *, leaving: bool) -> Non
     """The thread's unflushed board change was discarded (expired, refreshed) or leaves
     the session with it: show it on its row's board again, reading nothing."""
     memory = session.info.get(MEMORY)
-    shown = memory.threads.get(inspect(thread)) if memory is not None else None
-    if shown is None or memory.flushing:  # the flush expires server defaults: not a discard
+    if memory is None or memory.flushing:  # the flush expires server defaults: not a discard
+        return
+    shown = memory.threads.get(inspect(thread))
+    if shown is None:
         return
     if leaving or not (changed(thread, "board") or changed(thread, "board_id")):
         _show_thread_on(session, thread, shown, shown.row_board, quiet=True)
@@ -445,10 +449,10 @@ def _start_from_zero(session: Session, parent: Thread | Board | User) -> None:
                 parent.comment_count += 1
     else:
         parent.thread_count = parent.comment_count = 0
-        for shown in memory.threads.values():
-            if shown.board is parent:
+        for placed in memory.threads.values():
+            if placed.board is parent:
                 parent.thread_count += 1
-                parent.comment_count += shown.comments
+                parent.comment_count += placed.comments
 
 
 def object_left(session: Session, obj: object) -> None:
@@ -478,7 +482,7 @@ def comment_refreshed(comment: Comment, context: Any, attrs: Any) -> None:
 def thread_expired(thread: Thread | None, attrs: Any) -> None:
     """``session.expire(thread[, attrs])``: a discarded move is taken back from memory."""
     session = object_session(thread) if thread is not None else None
-    if session is not None:
+    if thread is not None and session is not None:
         _take_back_thread(session, thread, leaving=False)
 
 

@@ -57,7 +57,7 @@ def refuse_bulk_writes(state: ORMExecuteState) -> None:
     if mapper is not None and issubclass(mapper.class_, GUARDED):
         raise CounterBypassError(f"ORM bulk {verb} on {mapper.class_.__name__} {ADVICE}")
     owned = OWNED.get(mapper.class_) if mapper is not None else None
-    if owned and _sets_counters(state, owned):
+    if mapper is not None and owned and _sets_counters(state, owned):
         raise CounterBypassError(f"ORM bulk {verb} of {mapper.class_.__name__} counters {ADVICE}")
 
 

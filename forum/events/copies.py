@@ -33,7 +33,11 @@ from ..models.user import USER_COUNTERS
 from .strategy import Listener
 
 INSERTED = "forum.inserted_parents"
-COUNTERS = {Thread: THREAD_COUNTERS, Board: BOARD_COUNTERS, User: USER_COUNTERS}
+COUNTERS: dict[type, tuple[str, ...]] = {
+    Thread: THREAD_COUNTERS,
+    Board: BOARD_COUNTERS,
+    User: USER_COUNTERS,
+}
 
 
 def is_new(obj: object) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, inspect
 from sqlalchemy.orm import Mapper, Session, object_session
 
 from ..models import Comment
-from .flush_plan import CommentWrite, FlushPlan
+from .flush_plan import CommentWrite, FlushPlan, Share
 from .rows_written import (
     keep_old_row_before_delete,
     keep_old_row_before_update,
@@ -46,9 +46,9 @@ def _planned(comment: Comment) -> tuple[Session | None, CommentWrite | None]:
 
 def _compare(comment: Comment, planned: CommentWrite | None, written: tuple) -> None:
     """Note a row written otherwise than planned (an unplanned write that moves nothing is fine)."""
-    expected = (planned.old, planned.new()) if planned is not None else None
-    if expected is not None:
-        expected = tuple(s.by_id() if s is not None else None for s in expected)
+    expected: tuple[Share | None, ...] | None = None
+    if planned is not None:
+        expected = tuple(s.by_id() if s is not None else None for s in (planned.old, planned.new()))
     if expected == written or (expected is None and written[0] == written[1]):
         return
     session = object_session(comment)

@@ -115,8 +115,8 @@ def count_flush(session: Session) -> FlushPlan:
     lock_and_read(session, plan.comments.values())
     zero_new_parents(session)
     changes = CounterChanges(session)
-    for write in plan.comments.values():
-        changes.count_comment(write.old, write.new())
+    for comment_write in plan.comments.values():
+        changes.count_comment(comment_write.old, comment_write.new())
     for write in plan.threads:
         thread = write.thread
         if write.inserted:

@@ -80,12 +80,17 @@ class CommentWrite:
     def new(self) -> Share | None:
         if self.deleted:
             return None
+        old = self.old
         if UNCHANGED in (self.new_thread, self.new_author) or self.new_words is None:
-            assert self.old is not None, "the row is read before its share is needed"
-        thread = self.old.thread_id if self.new_thread is UNCHANGED else self.new_thread
-        words = self.old.words if self.new_words is None else self.new_words
-        author = self.old.author if self.new_author is UNCHANGED else self.new_author
-        return Share(thread_key(thread), words, author)  # type: ignore[arg-type]
+            assert old is not None, "the row is read before its share is needed"
+        thread = old.thread_id if old is not None and self.new_thread is UNCHANGED else None
+        if self.new_thread is not UNCHANGED:
+            thread = thread_key(self.new_thread)  # type: ignore[arg-type]
+        words = old.words if old is not None and self.new_words is None else self.new_words
+        author = old.author if old is not None and self.new_author is UNCHANGED else None
+        if self.new_author is not UNCHANGED:
+            author = self.new_author  # type: ignore[assignment]
+        return Share(thread, words or 0, author)
 
 
 @dataclass
@@ -181,9 +186,9 @@ def _collection_changes(
     session: Session, saved: set[InstanceState]
 ) -> tuple[dict[InstanceState, Thread], set[InstanceState]]:
     """Comments that threads' ``comments`` collections re-parent, and orphans they delete."""
-    parent_of: dict[InstanceState, Thread] = {}
+    parent_of: dict[InstanceState, Any] = {}
     orphaned: set[InstanceState] = set()
-    has_parent = Thread.comments.impl.hasparent  # type: ignore[attr-defined]
+    has_parent = Thread.comments.impl.hasparent
     for state in saved | {inspect(obj) for obj in session.deleted}:
         if not isinstance(state.obj(), Thread):
             continue
@@ -225,9 +230,9 @@ def plan_flush(session: Session) -> FlushPlan:
         thread = parent_of[state] if state in parent_of else written_thread(comment)
         author = written_author(comment)
         if state.key is None:
-            words = word_count(comment.__dict__.get("message"))
+            new_words = word_count(comment.__dict__.get("message"))
             plan.comments[state] = CommentWrite(
-                comment, new_thread=thread, new_words=words, new_author=author
+                comment, new_thread=thread, new_words=new_words, new_author=author
             )
             continue
         words = _message_words(comment)

@@ -124,15 +124,15 @@ class ParentUpdates:
                 self._join(self.joining[thread_id], thread_membership(row.comment_count, 1))
 
         for board_id in sorted(self.boards):
-            delta = self.boards[board_id]
-            if not delta:
+            change = self.boards[board_id]
+            if not change:
                 continue
             row = _increment(
                 connection,
                 boards,
                 board_id,
-                thread_count=delta.threads,
-                comment_count=delta.comments,
+                thread_count=change.threads,
+                comment_count=change.comments,
             )
             if row is not None:
                 refresh_copy(session, Board, board_id, row._mapping)
@@ -227,7 +227,7 @@ class ParentUpdates:
         self.threads.clear()
         self.users.clear()
         if row is not None:  # None: the thread is gone, and the comment's own write fails
-            refresh_copy(session, Thread, thread_id, row._mapping)
+            refresh_copy(session, Thread, thread_id, dict(row._mapping))
             refresh_copy(
                 session,
                 Board,
