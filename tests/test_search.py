@@ -115,17 +115,21 @@ def test_pages_of_twenty_are_stable(corpus: Corpus, dbsession: Session):
     assert third["total"] == 45
 
 
-def test_broad_queries_rank_only_the_newest(corpus: Corpus, monkeypatch):
-    """When the planner expects more than EXACT_LIMIT matches, only the newest are ranked."""
-    monkeypatch.setattr(search_query, "_estimate", lambda session, statement, params: 50_000)
-    monkeypatch.setattr(search_query, "NEWEST", 2)
+def test_broad_queries_rank_only_the_matches_among_the_newest(corpus: Corpus, monkeypatch):
+    """When the planner expects more than EXACT_LIMIT matches, only the matches among the
+    newest RECENT_DOCUMENTS documents are ranked, and the total is extrapolated."""
+    monkeypatch.setattr(search_query, "EXACT_LIMIT", 0)
+    monkeypatch.setattr(search_query, "RECENT_DOCUMENTS", 4)
     found = api(corpus, q="counting")
-    assert found["total_is_estimate"] is True
-    assert found["total"] == 50_000
-    # The two newest of the three matches: both comments; the older thread title is out.
+    # The newest four of the seven documents: two comments, a title, an opening post.
+    # Two of them match ("counting" on rain and sheep); the older thread title is out.
     assert [r["kind"] for r in found["results"]] == ["comment", "comment"]
+    assert found["total_is_estimate"] is True
+    assert found["total"] == 4  # 2 matches in 4 documents, of 7 in the forum: about 3.5
     page = corpus.api.get("/search", params={"q": "counting"})
-    assert "About 50,000 matches: showing the best of the newest 2." in page.text
+    assert "About 4 matches: showing the best of the newest 2." in page.text
+    none = api(corpus, q="postgresql")  # only the oldest thread title matches
+    assert none["results"] == [] and "among the newest 4 posts" in none["notice"]
 
 
 def test_a_slow_search_is_stopped_with_a_friendly_message(corpus: Corpus, monkeypatch):
@@ -300,13 +304,14 @@ def test_live_form_shows_every_change_at_once(corpus: Corpus, dbsession: Session
 
 def test_rare_words_use_the_gin_indexes_broad_ones_read_newest_first(committed_engine):
     """On seeded, analyzed data the planner reads both tables through their GIN index for a
-    rare word, and for a word in half the comments reads both created_at indexes backwards,
-    in order (a Merge Append), stopping at the bound instead of sorting every match."""
+    rare word, and for a word in half the comments reads the newest documents from both
+    created_at indexes backwards, in order (a Merge Append), stopping at the bound instead
+    of sorting every match."""
     from sqlalchemy import Engine
     from sqlalchemy.dialects import postgresql
 
     from forum.models import Thread
-    from forum.search.ranking import ranked_page
+    from forum.search.ranking import RECENT, ranked_page
     from forum.search.views import search_view
 
     engine: Engine = committed_engine
@@ -358,7 +363,13 @@ def test_rare_words_use_the_gin_indexes_broad_ones_read_newest_first(committed_e
                 )
             ).scalar_one()
         )
-        statement = ranked_page(search_view, False, 1, 1000).compile(
+        estimates = connection.execute(
+            text(
+                "SELECT search_estimate('search_view', 'rutabaga'), "
+                "search_estimate('search_view', 'harbour')"
+            )
+        ).one()
+        statement = ranked_page(search_view, False, 1, RECENT, 1000).compile(
             dialect=postgresql.psycopg2.dialect()
         )
         broad = json.dumps(
@@ -368,5 +379,7 @@ def test_rare_words_use_the_gin_indexes_broad_ones_read_newest_first(committed_e
         )
     assert "ix_threads_search_vector" in plan
     assert "ix_comments_search_vector" in plan
+    # The estimates pick the shapes: every match of the rare word, the newest for the other.
+    assert estimates[0] <= search_query.EXACT_LIMIT < estimates[1]
     assert "Merge Append" in broad
     assert "ix_comments_created_at" in broad and "ix_comments_search_vector" not in broad

@@ -1,4 +1,4 @@
-"""search_view: one table per branch, so the newest matches are read from an index in order
+"""search_view read newest first from an index (one table per branch); search_estimate()
 
 Revision ID: 0004_search
 Revises: 0003
@@ -13,6 +13,10 @@ PostgreSQL pulls both branches up and can read ``ix_threads_created_at`` and
 limit. The comment's board becomes a scalar subquery, evaluated only when a
 query reads ``board_id``. The materialized view keeps its definition (a join
 is the fast way to fill it).
+
+``search_estimate(relation, query, board)`` is the planner's estimate of a
+query's matches (EXPLAIN, planning only), callable inside a SELECT: the search
+asks for it in the same statement as its emptiness check and its timeout.
 """
 
 from __future__ import annotations
@@ -46,9 +50,34 @@ JOINED = """
 """
 
 
+# The query text is quoted with %L and the relation is a regclass: nothing a
+# client sends reaches the EXPLAIN as SQL.
+SEARCH_ESTIMATE = """
+CREATE FUNCTION search_estimate(relation regclass, query text, board integer DEFAULT NULL)
+RETURNS bigint LANGUAGE plpgsql AS $$
+DECLARE
+    plan json;
+BEGIN
+    EXECUTE format(
+        'EXPLAIN (FORMAT JSON) SELECT 1 FROM %s '
+        'WHERE document @@ websearch_to_tsquery(''english''::regconfig, %L)%s',
+        relation,
+        query,
+        CASE WHEN board IS NULL THEN '' ELSE format(
+            ' AND thread_id IN (SELECT id FROM threads WHERE board_id = %s)', board
+        ) END
+    ) INTO plan;
+    RETURN (plan -> 0 -> 'Plan' ->> 'Plan Rows')::bigint;
+END
+$$
+"""
+
+
 def upgrade() -> None:
     op.execute(f"CREATE OR REPLACE VIEW search_view AS {NEWEST_FIRST}")
+    op.execute(SEARCH_ESTIMATE)
 
 
 def downgrade() -> None:
+    op.execute("DROP FUNCTION search_estimate(regclass, text, integer)")
     op.execute(f"CREATE OR REPLACE VIEW search_view AS {JOINED}")

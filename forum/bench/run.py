@@ -7,6 +7,8 @@ microseconds around one whole transaction, as a request would see it.
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import random
 import statistics
 import threading
@@ -16,15 +18,17 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, event, select, text
 from sqlalchemy.orm import Session
 
 from .. import events
 from ..models import Comment, Thread, User
 from ..search import requests as search_refresh
-from ..search.query import search
+from ..search.query import search, shape_for
+from ..search.ranking import ranked_page
 from ..search.refresh import refresh_until_fresh
 from ..search.runners import BackgroundRunner
+from ..search.views import FORMS
 from ..seeding.corpus import BROAD_WORD, PHRASE, SELECTIVE_WORD, MarkerRates, message
 from ..seeding.load import SeedPlan, analyze, seed
 from ..words import word_count
@@ -63,7 +67,7 @@ SCALES = {
         ops_per_writer=40,
         reads=300,
         search_sizes=(100_000, 1_000_000),
-        search_repeats=20,
+        search_repeats=40,
         staleness_seconds=60.0,
     ),
     "quick": Scale(
@@ -419,9 +423,19 @@ class Bench:
 
     # --- 6. search ---------------------------------------------------------------------
 
+    #: The search workload's queries: (name, text, page). Page 5 of the broad word
+    #: shows that later pages of a bounded ranking cost what page 1 costs.
+    SEARCHES = (
+        ("selective", SELECTIVE_WORD, 1),
+        ("phrase", f'"{PHRASE}"', 1),
+        ("broad", BROAD_WORD, 1),
+        ("broad page 5", BROAD_WORD, 5),
+    )
+
     def search(self, world: World) -> None:
-        queries = {"selective": SELECTIVE_WORD, "broad": BROAD_WORD, "phrase": f'"{PHRASE}"'}
-        results: dict = {"sizes": [], "queries": {}, "refresh_seconds": {}}
+        results: dict = {"sizes": [], "queries": {}, "refresh_seconds": {}, "headlines": {}}
+        results["cores"] = os.cpu_count()
+        load_before = os.getloadavg()[0]  # the machine may be shared: say how busy it was
         for size in self.scale.search_sizes:
             with self.engine.connect() as connection:
                 have = connection.scalar(text("SELECT count(*) FROM comments"))
@@ -444,25 +458,85 @@ class Bench:
             results["sizes"].append(size)
             results["refresh_seconds"][str(size)] = round(elapsed / 1e6, 2)
             self.log(f"search at {size:,} comments: refresh {elapsed / 1e6:.1f}s")
-            for kind, q in queries.items():
-                for form in ("live", "materialized"):
-                    samples, found = [], None
-                    for _ in range(self.scale.search_repeats):
-                        with Session(self.engine) as session:
-                            elapsed, found = timed(
-                                lambda q=q, f=form, s=session: search(
-                                    s, q, form=f, timeout_ms=60_000
-                                )
-                            )
-                        samples.append(elapsed)
-                    results["queries"].setdefault(str(size), {}).setdefault(kind, {})[form] = {
-                        **summary(samples),
-                        "total": found.total,
-                        "bounded": found.bounded,
-                    }
+            results["queries"][str(size)] = self._search_latency()
+            results["headlines"][str(size)] = self._headline_share()
+        results["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         results["write_overhead"] = self._live_write_overhead(world)
         results["staleness"] = self._staleness(world)
         self.results["search"] = results
+
+    def _search_latency(self) -> dict:
+        """Every query on both forms, taking turns in rounds after one untimed warm-up each;
+        with the statements each search sent."""
+        cases = [(kind, form) for kind, _, _ in self.SEARCHES for form in ("live", "materialized")]
+        queries = {kind: (q, page) for kind, q, page in self.SEARCHES}
+        samples: dict = {case: [] for case in cases}
+        outcome: dict = {}
+        sent = [0]
+
+        def count(*_args) -> None:
+            sent[0] += 1
+
+        event.listen(self.engine, "before_cursor_execute", count)
+        try:
+            for round_ in range(self.scale.search_repeats + 1):
+                order = cases[:]
+                self.rng.shuffle(order)
+                for kind, form in order:
+                    q, page = queries[kind]
+                    with Session(self.engine) as session:
+                        sent[0] = 0
+                        elapsed, found = timed(
+                            lambda q=q, f=form, p=page, s=session: search(
+                                s, q, form=f, page=p, timeout_ms=60_000
+                            )
+                        )
+                        statements = sent[0]
+                    if round_:  # round 0 warms the caches
+                        samples[kind, form].append(elapsed)
+                    outcome[kind, form] = (found, statements)
+        finally:
+            event.remove(self.engine, "before_cursor_execute", count)
+        out: dict = {}
+        for (kind, form), values in samples.items():
+            found, statements = outcome[kind, form]
+            out.setdefault(kind, {})[form] = {
+                **summary(values),
+                "total": found.total,
+                "bounded": found.bounded,
+                "shown": len(found.hits),
+                "statements": statements,
+            }
+        return out
+
+    def _headline_share(self) -> dict:
+        """The page statement with and without its headlines, alternating: what
+        ``ts_headline`` on the page's 20 rows costs, per query and form."""
+        out: dict = {}
+        for kind, q, page in self.SEARCHES:
+            for form in ("live", "materialized"):
+                view = FORMS[form]
+                with self.engine.connect() as connection:
+                    estimate = connection.scalar(
+                        text("SELECT search_estimate(:relation, :q)"),
+                        {"relation": view.name, "q": q},
+                    )
+                samples: dict[bool, list[float]] = {True: [], False: []}
+                for _ in range(self.scale.search_repeats):
+                    for headlines in (True, False):
+                        statement = ranked_page(view, False, page, *shape_for(estimate), headlines)
+                        with Session(self.engine) as session:
+                            elapsed, _ = timed(
+                                lambda s=session, st=statement, q=q: s.execute(st, {"q": q}).all()
+                            )
+                        samples[headlines].append(elapsed)
+                with_, without = (statistics.median(samples[h]) for h in (True, False))
+                out.setdefault(kind, {})[form] = {
+                    "with_us": round(with_, 1),
+                    "without_us": round(without, 1),
+                    "share": round(max(0.0, with_ - without) / with_, 3) if with_ else None,
+                }
+        return out
 
     def _live_write_overhead(self, world: World) -> dict:
         """One INSERT per transaction into comments with, and without, the search column."""
@@ -605,3 +679,16 @@ def run_bench(engine: Engine, scale: Scale, log: Callable[[str], None]) -> dict:
         ],
         "workloads": bench.results,
     }
+
+
+def run_search_bench(engine: Engine, scale: Scale, log: Callable[[str], None]) -> dict:
+    """The search workload alone (``forum-bench --only search``): two threads of ten
+    comments for its writes to go to, then the scale's search sizes."""
+    previous = events.active()
+    bench = Bench(engine, dataclasses.replace(scale, sizes=(10,), writers=(1,)), log)
+    try:
+        bench.search(bench.prepare())
+    finally:
+        if previous is not None:
+            events.use(previous)
+    return {"scale": scale.__dict__, "subjects": [], "workloads": bench.results}

@@ -1,11 +1,12 @@
-"""One round trip opens a search: a savepoint, the time budget, and "is there anything to search?".
+"""One round trip opens a search: a savepoint, the time budget, the emptiness check, the estimate.
 
 A search used to spend five statements before its first row (numnode and
 querytree, an EXPLAIN, SAVEPOINT, ``set_config``) and two after (``set_config``,
-RELEASE). Here the savepoint, ``SET LOCAL statement_timeout`` and the
-emptiness check travel together: psycopg2 sends its statements as one simple
-query, so several statements separated by ``;`` cost one round trip and the
-result is the last one's.
+RELEASE). Here they travel together: psycopg2 sends its statements as one
+simple query, so statements separated by ``;`` cost one round trip (the result
+is the last one's), and the planner's estimate comes from ``search_estimate()``
+(migration 0004_search) inside the same SELECT, asked only when the query has
+words to search.
 
 The savepoint is never released: it ends with the request's transaction. Its
 only job is to let a timeout roll back the search (and the timeout setting,
@@ -14,6 +15,8 @@ which was made inside it) while the rest of the transaction stays usable.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy.orm import Session
 
 SAVEPOINT = "forum_search"
@@ -21,19 +24,39 @@ SAVEPOINT = "forum_search"
 #: querytree "T": only exclusions. Either way nothing is searched.
 OPEN = (
     f"SAVEPOINT {SAVEPOINT}; "
-    "SELECT numnode(q) > 0 AND querytree(q) <> 'T', "
-    "set_config('statement_timeout', %(timeout)s, true) "
-    "FROM websearch_to_tsquery('english'::regconfig, %(q)s) AS q"
+    "SELECT searchable, set_config('statement_timeout', %(timeout)s, true), "
+    "CASE WHEN searchable THEN search_estimate(%(relation)s::regclass, %(q)s, %(board_id)s) END "
+    "FROM (SELECT numnode(q) > 0 AND querytree(q) <> 'T' AS searchable "
+    "FROM websearch_to_tsquery('english'::regconfig, %(q)s) AS q) AS checked"
 )
 
 
-def open_search(session: Session, query: str, timeout_ms: int) -> bool:
-    """Open the search's savepoint and time budget; True when the query has words to search."""
-    return bool(
+@dataclass(frozen=True)
+class Opening:
+    searchable: bool
+    #: The planner's estimate of the matches (None when there is nothing to search).
+    estimate: int | None
+
+
+def open_search(
+    session: Session, query: str, relation: str, board_id: int | None, timeout_ms: int
+) -> Opening:
+    """Open the search's savepoint and time budget; say whether there is anything to search
+    and how many matches the planner expects in ``relation`` (on ``board_id``)."""
+    searchable, _, estimate = (
         session.connection()
-        .exec_driver_sql(OPEN, {"q": query, "timeout": str(int(timeout_ms))})
-        .scalar_one()
+        .exec_driver_sql(
+            OPEN,
+            {
+                "q": query,
+                "relation": relation,
+                "board_id": board_id,
+                "timeout": str(int(timeout_ms)),
+            },
+        )
+        .one()
     )
+    return Opening(bool(searchable), estimate)
 
 
 def abandon_search(session: Session) -> None:

@@ -5,42 +5,46 @@
 * A query with no searchable words (``numnode`` 0: empty, stop words only,
   punctuation, emoji) or only exclusions (``querytree`` is ``T``) runs no search:
   "nothing to search for", never every row.
-* Only the newest ``NEWEST`` matches are ranked: every match of a selective
-  query (the ranking is then exhaustive and the total exact), the newest of a
-  broad one, read newest first from an index (``ranking``). When the bound was
-  reached, the total is the planner's estimate, which the page says.
+* The planner's estimate of the matches picks the shape (``ranking``): up to
+  ``EXACT_LIMIT`` every match is ranked and counted (at most the newest
+  ``NEWEST``, a safety net); above it only the matches among the newest
+  ``RECENT_DOCUMENTS`` documents are ranked (read newest first from an index,
+  stopping there) and the total is extrapolated from them, which the page says.
 * A statement timeout stops anything slower, with a friendly notice.
 * Headlines come from ``ts_headline`` on the page's rows only, over a bounded
   prefix, with private marker characters; the text is then HTML-escaped and the
   markers alone become ``<mark>``.
 
-Statements per search: one to open it (``budget``), one for the page with its
-headlines, and an EXPLAIN for the estimate only when the bound was reached.
+Statements per search: two. One opens it (``budget``: savepoint, timeout,
+emptiness check and estimate), one reads the page with its count and
+headlines. A page past the last one counts the matches with a third.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 
 from markupsafe import Markup, escape
-from sqlalchemy import Select, Table, literal_column, select
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Table, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from ..models import Board
 from .budget import abandon_search, open_search
-from .ranking import PAGE_SIZE, START, STOP, bounded_count, matching, ranked_page
+from .ranking import EXHAUSTIVE, PAGE_SIZE, RECENT, START, STOP, counted, ranked_page
+from .ranking import documents as forum_documents
 from .views import FORMS
 
 MAX_QUERY_CHARS = 256
 MAX_PAGE = 50
-#: At most this many matches, the newest, are ranked; reaching it makes the total an estimate.
+#: Estimated matches up to which every match is ranked and counted.
+EXACT_LIMIT = 10_000
+#: The most matches ranked exhaustively (the newest, should the estimate be far too low).
 NEWEST = 10_000
+#: Above EXACT_LIMIT, the matches among this many newest documents are ranked.
+RECENT_DOCUMENTS = 20_000
 QUERY_CANCELED = "57014"
 
 
@@ -70,7 +74,8 @@ class Results:
     page: int = 1
     hits: list[Hit] = field(default_factory=list)
     total: int = 0
-    #: True when only the newest ``newest`` matches were ranked; total is then an estimate.
+    #: True when the ranking was bounded: only the newest ``newest`` matches were
+    #: ranked, and total is an estimate.
     bounded: bool = False
     newest: int = 0
     has_next: bool = False
@@ -98,26 +103,6 @@ def check_page(raw: object) -> int:
     return page
 
 
-def _estimate(session: Session, statement: Select, params: dict) -> int:
-    """The planner's row estimate for ``statement`` (planning only, nothing is read)."""
-    sql, defaults = _explain(statement)
-    plan = session.connection().exec_driver_sql(sql, {**defaults, **params}).scalar_one()
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    return int(plan[0]["Plan"]["Plan Rows"])
-
-
-@lru_cache(maxsize=64)
-def _explain(statement: Select) -> tuple[str, dict]:
-    compiled = statement.compile(dialect=postgresql.psycopg2.dialect())
-    return "EXPLAIN (FORMAT JSON) " + str(compiled), dict(compiled.params)
-
-
-@lru_cache(maxsize=64)
-def _counted(view: Table, on_board: bool) -> Select:
-    """What the estimate is of: every match."""
-    return select(literal_column("1")).select_from(matching(view, on_board).subquery())
-
-
 def search(
     session: Session,
     raw_query: object,
@@ -130,42 +115,68 @@ def search(
     """Run a search; raises SearchInputError for a NUL or an over-long query."""
     query = check_query(raw_query)
     results = Results(query=query, page=page)
-    if not query or not open_search(session, query, timeout_ms):
+    if not query:
         results.notice = "nothing to search for"
         return results
+    view = FORMS[form]
+    board_id = None if board is None else board.id
+    opening = open_search(session, query, view.name, board_id, timeout_ms)
+    if not opening.searchable:
+        results.notice = "nothing to search for"
+        return results
+    params = {"q": query} if board is None else {"q": query, "board_id": board_id}
     try:
-        params = {"q": query} if board is None else {"q": query, "board_id": board.id}
-        _run(session, FORMS[form], board is not None, page, params, results)
+        _run(session, view, board is not None, page, params, opening.estimate or 0, results)
     except OperationalError as error:
         if getattr(error.orig, "pgcode", None) != QUERY_CANCELED:
             raise
         abandon_search(session)
         results.hits, results.has_next, results.total = [], False, 0
-        results.bounded = False
+        results.bounded, results.newest = False, 0
         results.notice = (
             "the search took too long and was stopped; try more specific words or a phrase"
         )
     return results
 
 
+def shape_for(estimate: int) -> tuple[str, int]:
+    """The statement's shape for this many expected matches, and its bound."""
+    return (EXHAUSTIVE, NEWEST) if estimate <= EXACT_LIMIT else (RECENT, RECENT_DOCUMENTS)
+
+
 def _run(
-    session: Session, view: Table, on_board: bool, page: int, params: dict, results: Results
+    session: Session,
+    view: Table,
+    on_board: bool,
+    page: int,
+    params: dict,
+    estimate: int,
+    results: Results,
 ) -> None:
-    bound = NEWEST
-    rows = session.execute(ranked_page(view, on_board, page, bound), params).all()
+    shape, bound = shape_for(estimate)
+    rows = session.execute(ranked_page(view, on_board, page, shape, bound), params).all()
     if rows:
-        matches = rows[0].matches
-    elif page == 1:
-        matches = 0
-    else:  # past the last page: count the matches on their own
-        matches = session.scalar(bounded_count(view, on_board, bound), params)
-    results.bounded = matches >= bound
-    results.has_next = page * PAGE_SIZE < matches
-    if results.bounded:
-        results.newest = bound
-        results.total = max(_estimate(session, _counted(view, on_board), params), matches)
+        matches, documents = rows[0].matches, rows[0].documents
+    elif page > 1:  # past the last page: count the candidates on their own
+        matches, documents = session.execute(counted(view, on_board, shape, bound), params).one()
+    elif shape == RECENT:  # none among the newest: how many documents were they?
+        matches, documents = 0, session.scalar(select(forum_documents(on_board)), params)
     else:
-        results.total = matches
+        matches, documents = 0, None
+    results.has_next = page * PAGE_SIZE < matches
+    if shape == EXHAUSTIVE:
+        # Reaching the cap means the estimate was far too low: say so, and how far.
+        results.bounded = matches >= bound
+        results.total = max(estimate, matches) if results.bounded else matches
+    else:
+        read = min(bound, documents or 0)
+        # Fewer documents than the bound: all of them were read, the count is exact.
+        results.bounded = read == bound
+        results.total = round(matches * documents / read) if results.bounded else matches
+        if results.bounded and not matches:
+            results.notice = f"no matches among the newest {bound:,} posts; try more specific words"
+    if results.bounded:
+        results.newest = matches
     results.hits = [_hit(row) for row in rows if row.found is not None]
 
 

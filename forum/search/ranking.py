@@ -1,22 +1,27 @@
 """The one statement that finds, ranks, counts and highlights a page of results.
 
-Read inside out:
+Two shapes, picked by the planner's estimate of the matches (``query.search``):
 
-1. ``newest``: the matches, newest first, at most ``bound`` of them, each with
-   its ``ts_rank_cd``. The planner picks the plan from its estimate of the
-   matches: a few thousand are found through the GIN indexes and sorted (all
-   of them fit under the bound, so the ranking is exhaustive); a word in half
-   the forum is read backwards from the ``created_at`` indexes of both tables
-   under a Merge Append, stopping at the bound (migration 0004 made the live
-   view's branches single tables so that this plan exists).
-2. ``page``: those rows by rank, then newest, then id; with how many there were
-   (``count(*) OVER ()``, at most ``bound``), then the page's 20.
-3. The page's rows joined to the tables for the title and the headline, so
-   ``ts_headline`` runs on 20 rows only, each over a bounded prefix.
+* ``EXHAUSTIVE`` (a few thousand matches expected): every match, found through
+  the GIN indexes, capped at ``bound`` newest as a safety net. The ranking is
+  then the exhaustive one and the total exact.
+* ``RECENT`` (more expected): the matches among the newest ``bound`` documents,
+  read backwards from the ``created_at`` indexes of both tables under a Merge
+  Append (migration 0004_search made the live view's branches single tables
+  so that this plan exists) and stopping there. The work is the same for a
+  word in half the forum and for a phrase of two common words that matches
+  almost nothing, which a scan for "the newest N matches" would read the
+  whole table for. The matches found are the newest ones, so the page can say
+  "the best of the newest k"; the total is extrapolated from their share of
+  the documents read, against the counters of the boards.
+
+Then, for either: the rows by rank, then newest, then id, with how many there
+were (``count(*) OVER ()``); the page's 20; and those 20 joined to the tables
+for the title and the headline, so ``ts_headline`` runs on 20 rows only, each
+over a bounded prefix.
 
 A board is filtered by the thread's board now (``thread_id IN`` that board's
-threads): one rule for both forms, and a hashed or indexed lookup per match
-instead of a subquery per row.
+threads): one rule for both forms, a hashed or indexed lookup per row.
 """
 
 from __future__ import annotations
@@ -31,11 +36,14 @@ from sqlalchemy import (
     case,
     func,
     literal_column,
+    null,
     select,
 )
+from sqlalchemy.sql import FromClause
 
-from ..models import Comment, Thread
+from ..models import Board, Comment, Thread
 
+EXHAUSTIVE, RECENT = "exhaustive", "recent"
 PAGE_SIZE = 20
 #: ts_rank_cd weights for D, C, B (messages), A (titles).
 WEIGHTS = literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
@@ -54,16 +62,35 @@ def tsquery():
     return func.websearch_to_tsquery(ENGLISH, bindparam("q"))
 
 
-def matching(view: Table, on_board: bool) -> Select:
-    """Every match of the query (``:q``) in ``view``; ``on_board``: on board ``:board_id``."""
-    statement = select(view).where(view.c.document.op("@@")(tsquery()))
-    if on_board:
-        statement = statement.where(
-            view.c.thread_id.in_(
-                select(Thread.id).where(Thread.board_id == bindparam("board_id", type_=Integer))
-            )
-        )
-    return statement
+def _on_board(source: FromClause, statement: Select) -> Select:
+    """Only documents of board ``:board_id`` (its threads and their comments, as they are now)."""
+    board_id = bindparam("board_id", type_=Integer)
+    return statement.where(
+        source.c.thread_id.in_(select(Thread.id).where(Thread.board_id == board_id))
+    )
+
+
+def _newest(view: Table, on_board: bool, shape: str, bound: int) -> Select:
+    """The ranked candidates: each match's columns and its ``rank``."""
+    if shape == EXHAUSTIVE:
+        source: FromClause = view
+        statement = select(view).order_by(view.c.created_at.desc()).limit(bound)
+    else:
+        recent = select(view).order_by(view.c.created_at.desc()).limit(bound)
+        source = (_on_board(view, recent) if on_board else recent).subquery("recent")
+        statement = select(source)
+    statement = statement.where(source.c.document.op("@@")(tsquery()))
+    if on_board and shape == EXHAUSTIVE:
+        statement = _on_board(view, statement)
+    rank = func.ts_rank_cd(WEIGHTS, source.c.document, tsquery()).label("rank")
+    return statement.with_only_columns(
+        source.c.kind,
+        source.c.doc_id,
+        source.c.thread_id,
+        source.c.comment_id,
+        source.c.created_at,
+        rank,
+    )
 
 
 def _clean(column):
@@ -75,30 +102,29 @@ def _headline(column):
     return func.ts_headline(ENGLISH, _clean(column), tsquery(), HEADLINE_OPTIONS)
 
 
+def documents(on_board: bool):
+    """How many documents (threads and comments) the forum or the board holds, from the
+    boards' counters: what the share of matches among the newest is extrapolated to."""
+    total = func.coalesce(func.sum(Board.thread_count + Board.comment_count), 0)
+    statement = select(total)
+    if on_board:
+        statement = statement.where(Board.id == bindparam("board_id", type_=Integer))
+    return statement.scalar_subquery()
+
+
 @lru_cache(maxsize=512)
-def ranked_page(view: Table, on_board: bool, page: int, bound: int) -> Select:
-    """The page's rows in order, each with ``matches`` (how many were ranked, at most ``bound``),
-    the current ``title`` of its thread and its ``headline``. Built once per
-    shape (building it costs more than running it for a selective query).
+def ranked_page(
+    view: Table, on_board: bool, page: int, shape: str, bound: int, headlines: bool = True
+) -> Select:
+    """The page's rows in order, each with ``matches`` (how many were ranked), ``documents``
+    (the forum's or board's, for ``RECENT``), the current ``title`` of its thread and its
+    ``headline``. Built once per shape: building it costs more than running it for a
+    selective query. ``headlines=False`` leaves them out (forum-bench measures their share).
 
     ``found`` is NULL for a row whose comment or thread is gone (the materialized
     form between refreshes): the caller leaves it out.
     """
-    rank = func.ts_rank_cd(WEIGHTS, view.c.document, tsquery()).label("rank")
-    newest = (
-        matching(view, on_board)
-        .with_only_columns(
-            view.c.kind,
-            view.c.doc_id,
-            view.c.thread_id,
-            view.c.comment_id,
-            view.c.created_at,
-            rank,
-        )
-        .order_by(view.c.created_at.desc())
-        .limit(bound)
-        .subquery("newest")
-    )
+    newest = _newest(view, on_board, shape, bound).subquery("newest")
     order = (newest.c.rank.desc(), newest.c.created_at.desc(), newest.c.doc_id)
     rows = (
         select(newest, func.count().over().label("matches"))
@@ -110,6 +136,11 @@ def ranked_page(view: Table, on_board: bool, page: int, bound: int) -> Select:
     comment = Comment.__table__.alias("c")
     thread = Thread.__table__.alias("t")
     is_thread = rows.c.comment_id.is_(None)
+    headline = (
+        case((is_thread, _headline(thread.c.title)), else_=_headline(comment.c.message))
+        if headlines
+        else null()
+    )
     return (
         select(
             rows.c.kind,
@@ -119,11 +150,10 @@ def ranked_page(view: Table, on_board: bool, page: int, bound: int) -> Select:
             rows.c.created_at,
             rows.c.rank,
             rows.c.matches,
+            (documents(on_board) if shape == RECENT else null()).label("documents"),
             case((is_thread, thread.c.id), else_=comment.c.id).label("found"),
             thread.c.title,
-            case((is_thread, _headline(thread.c.title)), else_=_headline(comment.c.message)).label(
-                "headline"
-            ),
+            headline.label("headline"),
         )
         .select_from(
             rows.outerjoin(comment, comment.c.id == rows.c.comment_id).outerjoin(
@@ -137,7 +167,11 @@ def ranked_page(view: Table, on_board: bool, page: int, bound: int) -> Select:
 
 
 @lru_cache(maxsize=64)
-def bounded_count(view: Table, on_board: bool, bound: int) -> Select:
-    """How many matches there are, counting no further than ``bound``."""
-    capped = matching(view, on_board).with_only_columns(literal_column("1")).limit(bound).subquery()
-    return select(func.count()).select_from(capped)
+def counted(view: Table, on_board: bool, shape: str, bound: int) -> Select:
+    """How many candidates ``ranked_page`` ranks (for a page past the last one), and the
+    documents (for ``RECENT``)."""
+    candidates = _newest(view, on_board, shape, bound).subquery()
+    return select(
+        func.count().label("matches"),
+        (documents(on_board) if shape == RECENT else null()).label("documents"),
+    ).select_from(candidates)
