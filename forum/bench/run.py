@@ -466,12 +466,9 @@ class Bench:
         self.results["search"] = results
 
     def _search_latency(self) -> dict:
-        """Every query on both forms, taking turns in rounds after one untimed warm-up each;
-        with the statements each search sent."""
-        cases = [(kind, form) for kind, _, _ in self.SEARCHES for form in ("live", "materialized")]
-        queries = {kind: (q, page) for kind, q, page in self.SEARCHES}
-        samples: dict = {case: [] for case in cases}
-        outcome: dict = {}
+        """Each query in turn, the two forms taking turns (in a shuffled order each round)
+        after one untimed warm-up round; with the statements each search sent."""
+        out: dict = {}
         sent = [0]
 
         def count(*_args) -> None:
@@ -479,34 +476,32 @@ class Bench:
 
         event.listen(self.engine, "before_cursor_execute", count)
         try:
-            for round_ in range(self.scale.search_repeats + 1):
-                order = cases[:]
-                self.rng.shuffle(order)
-                for kind, form in order:
-                    q, page = queries[kind]
-                    with Session(self.engine) as session:
-                        sent[0] = 0
-                        elapsed, found = timed(
-                            lambda q=q, f=form, p=page, s=session: search(
-                                s, q, form=f, page=p, timeout_ms=60_000
+            for kind, q, page in self.SEARCHES:
+                samples: dict[str, list[float]] = {"live": [], "materialized": []}
+                for round_ in range(self.scale.search_repeats + 1):
+                    order = list(samples)
+                    self.rng.shuffle(order)
+                    for form in order:
+                        with Session(self.engine) as session:
+                            sent[0] = 0
+                            elapsed, found = timed(
+                                lambda q=q, f=form, p=page, s=session: search(
+                                    s, q, form=f, page=p, timeout_ms=60_000
+                                )
                             )
-                        )
-                        statements = sent[0]
-                    if round_:  # round 0 warms the caches
-                        samples[kind, form].append(elapsed)
-                    outcome[kind, form] = (found, statements)
+                            statements = sent[0]
+                        if round_:  # round 0 warms the caches
+                            samples[form].append(elapsed)
+                        out.setdefault(kind, {})[form] = {
+                            "total": found.total,
+                            "bounded": found.bounded,
+                            "shown": len(found.hits),
+                            "statements": statements,
+                        }
+                for form, values in samples.items():
+                    out[kind][form].update(summary(values))
         finally:
             event.remove(self.engine, "before_cursor_execute", count)
-        out: dict = {}
-        for (kind, form), values in samples.items():
-            found, statements = outcome[kind, form]
-            out.setdefault(kind, {})[form] = {
-                **summary(values),
-                "total": found.total,
-                "bounded": found.bounded,
-                "shown": len(found.hits),
-                "statements": statements,
-            }
         return out
 
     def _headline_share(self) -> dict:
