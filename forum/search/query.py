@@ -7,9 +7,10 @@
   "nothing to search for", never every row.
 * The planner's estimate of the matches picks the shape (``ranking``): up to
   ``EXACT_LIMIT`` every match is ranked and counted (at most the newest
-  ``NEWEST``, a safety net); above it only the matches among the newest
+  ``NEWEST``, a safety net); above it only the matches among the forum's newest
   ``RECENT_DOCUMENTS`` documents are ranked (read newest first from an index,
-  stopping there) and the total is extrapolated from them, which the page says.
+  stopping there; on a board, those of the board) and the total is
+  extrapolated from them, which the page says.
 * A statement timeout stops anything slower, with a friendly notice.
 * Headlines come from ``ts_headline`` on the page's rows only, over a bounded
   prefix, with private marker characters; the text is then HTML-escaped and the
@@ -160,7 +161,7 @@ def _run(
     elif page > 1:  # past the last page: count the candidates on their own
         matches, documents = session.execute(counted(view, on_board, shape, bound), params).one()
     elif shape == RECENT:  # none among the newest: how many documents were they?
-        matches, documents = 0, session.scalar(select(forum_documents(on_board)), params)
+        matches, documents = 0, session.scalar(select(forum_documents()))
     else:
         matches, documents = 0, None
     results.has_next = page * PAGE_SIZE < matches

@@ -5,15 +5,17 @@ Two shapes, picked by the planner's estimate of the matches (``query.search``):
 * ``EXHAUSTIVE`` (a few thousand matches expected): every match, found through
   the GIN indexes, capped at ``bound`` newest as a safety net. The ranking is
   then the exhaustive one and the total exact.
-* ``RECENT`` (more expected): the matches among the newest ``bound`` documents,
-  read backwards from the ``created_at`` indexes of both tables under a Merge
-  Append (migration 0004_search made the live view's branches single tables
-  so that this plan exists) and stopping there. The work is the same for a
-  word in half the forum and for a phrase of two common words that matches
-  almost nothing, which a scan for "the newest N matches" would read the
-  whole table for. The matches found are the newest ones, so the page can say
-  "the best of the newest k"; the total is extrapolated from their share of
-  the documents read, against the counters of the boards.
+* ``RECENT`` (more expected): the matches among the forum's newest ``bound``
+  documents, read backwards from the ``created_at`` indexes of both tables
+  under a Merge Append (migration 0004_search made the live view's branches
+  single tables so that this plan exists) and stopping there. The work is the
+  same for a word in half the forum and for a phrase of two common words that
+  matches almost nothing, which a scan for "the newest N matches" would read
+  the whole table for; on a board too, which keeps its documents of that
+  window (a window of the board's own documents would read five times as
+  many rows on a board with a fifth of the forum). The matches found are the
+  newest ones, so the page can say "the best of the newest k"; the total is
+  extrapolated from their share of the window, against the boards' counters.
 
 Then, for either: the rows by rank, then newest, then id, with how many there
 were (``count(*) OVER ()``); the page's 20; and those 20 joined to the tables
@@ -76,12 +78,11 @@ def _newest(view: Table, on_board: bool, shape: str, bound: int) -> Select:
         source: FromClause = view
         statement = select(view).order_by(view.c.created_at.desc()).limit(bound)
     else:
-        recent = select(view).order_by(view.c.created_at.desc()).limit(bound)
-        source = (_on_board(view, recent) if on_board else recent).subquery("recent")
+        source = select(view).order_by(view.c.created_at.desc()).limit(bound).subquery("recent")
         statement = select(source)
     statement = statement.where(source.c.document.op("@@")(tsquery()))
-    if on_board and shape == EXHAUSTIVE:
-        statement = _on_board(view, statement)
+    if on_board:
+        statement = _on_board(source, statement)
     rank = func.ts_rank_cd(WEIGHTS, source.c.document, tsquery()).label("rank")
     return statement.with_only_columns(
         source.c.kind,
@@ -102,14 +103,11 @@ def _headline(column):
     return func.ts_headline(ENGLISH, _clean(column), tsquery(), HEADLINE_OPTIONS)
 
 
-def documents(on_board: bool):
-    """How many documents (threads and comments) the forum or the board holds, from the
-    boards' counters: what the share of matches among the newest is extrapolated to."""
+def documents():
+    """How many documents (threads and comments) the forum holds, from the boards'
+    counters: what the share of matches among the newest is extrapolated to."""
     total = func.coalesce(func.sum(Board.thread_count + Board.comment_count), 0)
-    statement = select(total)
-    if on_board:
-        statement = statement.where(Board.id == bindparam("board_id", type_=Integer))
-    return statement.scalar_subquery()
+    return select(total).scalar_subquery()
 
 
 @lru_cache(maxsize=512)
@@ -150,7 +148,7 @@ def ranked_page(
             rows.c.created_at,
             rows.c.rank,
             rows.c.matches,
-            (documents(on_board) if shape == RECENT else null()).label("documents"),
+            (documents() if shape == RECENT else null()).label("documents"),
             case((is_thread, thread.c.id), else_=comment.c.id).label("found"),
             thread.c.title,
             headline.label("headline"),
@@ -173,5 +171,5 @@ def counted(view: Table, on_board: bool, shape: str, bound: int) -> Select:
     candidates = _newest(view, on_board, shape, bound).subquery()
     return select(
         func.count().label("matches"),
-        (documents(on_board) if shape == RECENT else null()).label("documents"),
+        (documents() if shape == RECENT else null()).label("documents"),
     ).select_from(candidates)
