@@ -161,10 +161,9 @@ def write_search_report(result: dict, out: Path) -> list[Path]:
         "## Search",
         "",
         "Latency of a whole search as a request sees it (query check, estimate, ranking, "
-        "count, headlines), median and p95 over the rounds: each query in turn, the two "
-        "forms taking turns in a shuffled order each round, after one untimed warm-up "
-        "round. Statements are those the search sent (the transaction's BEGIN is "
-        "psycopg2's and not counted).",
+        "count, headlines), median and p95 of the repeats: each query on each form in "
+        "turn, after one untimed warm-up search. Statements are those the search sent "
+        "(the transaction's BEGIN is psycopg2's and not counted).",
         "",
         *search_tables(search),
     ]
