@@ -79,7 +79,10 @@ def _newest(view: Table, on_board: bool, shape: str, bound: int) -> Select:
         statement = select(view).order_by(view.c.created_at.desc()).limit(bound)
     else:
         source = select(view).order_by(view.c.created_at.desc()).limit(bound).subquery("recent")
-        statement = select(source)
+        # The limit again (idle: there are no more) keeps this level a subquery of its own,
+        # so the rank is computed here and count(*) OVER () above buffers small rows, not
+        # every match's document (which spilled 10,000 of them to disk).
+        statement = select(source).limit(bound)
     statement = statement.where(source.c.document.op("@@")(tsquery()))
     if on_board:
         statement = _on_board(source, statement)
