@@ -481,7 +481,7 @@ class Bench:
                 for form in ("live", "materialized"):
                     samples: list[float] = []
                     for repeat in range(self.scale.search_repeats + 1):
-                        with Session(self.engine) as session:
+                        with events.CountedSession(self.engine) as session:
                             sent[0] = 0
                             elapsed, found = timed(
                                 lambda q=q, f=form, p=page, s=session: search(
@@ -518,7 +518,7 @@ class Bench:
                 for _ in range(self.scale.search_repeats):
                     for headlines in (True, False):
                         statement = ranked_page(view, False, page, *shape_for(estimate), headlines)
-                        with Session(self.engine) as session:
+                        with events.CountedSession(self.engine) as session:
                             elapsed, _ = timed(
                                 lambda s=session, st=statement, q=q: s.execute(st, {"q": q}).all()
                             )
