@@ -79,3 +79,31 @@ def test_forum_bench_quick_writes_a_complete_report(tmp_path: Path, database_url
             == 0
         )
     engine.dispose()
+
+
+def test_forum_bench_only_search_writes_its_own_report(tmp_path: Path, database_url):
+    out = tmp_path / "results"
+    result = subprocess.run(
+        [
+            str(BIN / "forum-bench"),
+            str(ROOT / "development.ini"),
+            "--tiny",
+            "--only",
+            "search",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (out / "report.md").exists()  # the full report is left alone
+    report = json.loads((out / "search-report.json").read_text())
+    markdown = (out / "search-report.md").read_text()
+    search = report["workloads"]["search"]
+    size = str(search["sizes"][-1])
+    assert set(search["queries"][size]) == {"selective", "phrase", "broad", "broad page 5"}
+    for forms in search["queries"][size].values():
+        assert {f["statements"] for f in forms.values()} == {2}
+    assert "| broad page 5 |" in markdown and "statements per search" in markdown

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, func, insert, text
 from sqlalchemy.orm import Session
 
 from forum.events import CountedSession
@@ -116,27 +116,30 @@ def test_pages_of_twenty_are_stable(corpus: Corpus, dbsession: Session):
     assert third["total"] == 45
 
 
-def test_broad_queries_rank_only_the_newest(corpus: Corpus, monkeypatch):
-    """When the planner expects more than EXACT_LIMIT matches, only the newest are ranked."""
-    monkeypatch.setattr(search_query, "_estimate", lambda session, statement, params: 50_000)
-    monkeypatch.setattr(search_query, "NEWEST", 2)
+def test_broad_queries_rank_only_the_matches_among_the_newest(corpus: Corpus, monkeypatch):
+    """When the planner expects more than EXACT_LIMIT matches, only the matches among the
+    newest RECENT_DOCUMENTS documents are ranked, and the total is extrapolated."""
+    monkeypatch.setattr(search_query, "EXACT_LIMIT", 0)
+    monkeypatch.setattr(search_query, "RECENT_DOCUMENTS", 4)
     found = api(corpus, q="counting")
-    assert found["total_is_estimate"] is True
-    assert found["total"] == 50_000
-    # The two newest of the three matches: both comments; the older thread title is out.
+    # The newest four of the seven documents: two comments, a title, an opening post.
+    # Two of them match ("counting" on rain and sheep); the older thread title is out.
     assert [r["kind"] for r in found["results"]] == ["comment", "comment"]
+    assert found["total_is_estimate"] is True
+    assert found["total"] == 4  # 2 matches in 4 documents, of 7 in the forum: about 3.5
     page = corpus.api.get("/search", params={"q": "counting"})
-    assert "About 50,000 matches: showing the best of the newest 2." in page.text
+    assert "About 4 matches: showing the best of the newest 2." in page.text
+    none = api(corpus, q="postgresql")  # only the oldest thread title matches
+    assert none["results"] == [] and "among the newest 4 posts" in none["notice"]
 
 
 def test_a_slow_search_is_stopped_with_a_friendly_message(corpus: Corpus, monkeypatch):
-    real_estimate = search_query._estimate
+    real_page = search_query.ranked_page
 
-    def slow_estimate(session, statement, params):
-        session.execute(text("SELECT pg_sleep(0.2)"))
-        return real_estimate(session, statement, params)
+    def slow_page(*shape):
+        return real_page(*shape).add_columns(func.pg_sleep(0.2))
 
-    monkeypatch.setattr(search_query, "_estimate", slow_estimate)
+    monkeypatch.setattr(search_query, "ranked_page", slow_page)
     monkeypatch.setitem(
         corpus.api.app.registry.settings,
         "forum.settings",
@@ -149,6 +152,23 @@ def test_a_slow_search_is_stopped_with_a_friendly_message(corpus: Corpus, monkey
     assert "took too long" in page.text
     # The request's own transaction is still usable after the timeout.
     assert api(corpus, q="").get("notice") == "nothing to search for"
+
+
+def test_after_a_timeout_the_transaction_goes_on_with_its_own_timeout(
+    corpus: Corpus, dbsession: Session, monkeypatch
+):
+    """The search's savepoint takes back its statement_timeout with its work."""
+    real_page = search_query.ranked_page
+    monkeypatch.setattr(
+        search_query,
+        "ranked_page",
+        lambda *shape: real_page(*shape).add_columns(func.pg_sleep(0.2)),
+    )
+    dbsession.execute(text("SET LOCAL statement_timeout = '7s'"))
+    found = search_query.search(dbsession, "counting", timeout_ms=50)
+    assert "took too long" in found.notice and found.hits == []
+    assert dbsession.scalar(text("SHOW statement_timeout")) == "7s"
+    assert dbsession.scalar(text("SELECT count(*) FROM comments")) == 5
 
 
 def _with_timeout(settings, ms):
@@ -283,11 +303,17 @@ def test_live_form_shows_every_change_at_once(corpus: Corpus, dbsession: Session
     assert api(corpus, q="parsnip")["total"] == 0
 
 
-def test_a_search_uses_the_gin_index_in_both_branches(committed_engine):
-    """On seeded, analyzed data the planner reads both tables through their GIN index."""
+def test_rare_words_use_the_gin_indexes_broad_ones_read_newest_first(committed_engine):
+    """On seeded, analyzed data the planner reads both tables through their GIN index for a
+    rare word, and for a word in half the comments reads the newest documents from both
+    created_at indexes backwards, in order (a Merge Append), stopping at the bound instead
+    of sorting every match."""
     from sqlalchemy import Engine
+    from sqlalchemy.dialects import postgresql
 
     from forum.models import Thread
+    from forum.search.ranking import RECENT, ranked_page
+    from forum.search.views import search_view
 
     engine: Engine = committed_engine
     with CountedSession(engine) as session:
@@ -317,7 +343,9 @@ def test_a_search_uses_the_gin_index_in_both_branches(committed_engine):
                 {
                     "thread_id": thread_ids[n % 5000],
                     "author_id": alice_id,
-                    "message": f"common words {n} " + ("rutabaga" if n % 1000 == 0 else "filler"),
+                    "message": f"common words {n} "
+                    + ("rutabaga" if n % 1000 == 0 else "filler")
+                    + (" harbour" if n % 2 else ""),
                     "version": 1,
                 }
                 for n in range(30000)
@@ -336,5 +364,23 @@ def test_a_search_uses_the_gin_index_in_both_branches(committed_engine):
                 )
             ).scalar_one()
         )
+        estimates = connection.execute(
+            text(
+                "SELECT search_estimate('search_view', 'rutabaga'), "
+                "search_estimate('search_view', 'harbour')"
+            )
+        ).one()
+        statement = ranked_page(search_view, False, 1, RECENT, 1000).compile(
+            dialect=postgresql.psycopg2.dialect()
+        )
+        broad = json.dumps(
+            connection.exec_driver_sql(
+                "EXPLAIN (FORMAT JSON) " + str(statement), {**statement.params, "q": "harbour"}
+            ).scalar_one()
+        )
     assert "ix_threads_search_vector" in plan
     assert "ix_comments_search_vector" in plan
+    # The estimates pick the shapes: every match of the rare word, the newest for the other.
+    assert estimates[0] <= search_query.EXACT_LIMIT < estimates[1]
+    assert "Merge Append" in broad
+    assert "ix_comments_created_at" in broad and "ix_comments_search_vector" not in broad

@@ -17,6 +17,8 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 
+from .search_report import search_tables
+
 FLOOR = "floor"
 ORM_BARE = "orm_bare"
 PLOTS = {
@@ -262,51 +264,7 @@ def _markdown(result: dict) -> list[str]:
             "at each size.",
             "",
         ]
-        rows = []
-        for size in search["sizes"]:
-            for kind, forms in search["queries"][str(size)].items():
-                live, mat = forms["live"], forms["materialized"]
-                rows.append(
-                    [
-                        f"{size:,}",
-                        kind,
-                        f"{live['total']:,}" + (" (newest ranked)" if live["bounded"] else ""),
-                        f"{_us(live['median_us'])} / {_us(live['p95_us'])}",
-                        f"{_us(mat['median_us'])} / {_us(mat['p95_us'])}",
-                    ]
-                )
-        lines += _table(["comments", "query", "matches", "live", "materialized"], rows)
-        lines += _table(
-            ["comments", "full refresh (CONCURRENTLY)"],
-            [
-                [f"{int(size):,}", f"{seconds:.1f} s"]
-                for size, seconds in search["refresh_seconds"].items()
-            ],
-        )
-        overhead, stale = search["write_overhead"], search["staleness"]
-        lines += [
-            "What each form costs: the live form pays per write (the generated "
-            "`tsvector` column and its GIN index), the materialized form pays in "
-            "staleness.",
-            "",
-        ]
-        lines += _table(
-            ["cost", "measured"],
-            [
-                [
-                    "comment INSERT with the search column (live)",
-                    f"{_us(overhead['with_search_column']['median_us'])}",
-                ],
-                ["comment INSERT without it", f"{_us(overhead['without']['median_us'])}"],
-                ["live form's write overhead", f"{overhead['overhead_ratio']}×"],
-                [
-                    f"materialized staleness under {stale['writes_per_second']} writes/s",
-                    f"p50 {stale['p50_s']} s, p95 {stale['p95_s']} s, max {stale['max_s']} s "
-                    f"({stale['refreshes']} refreshes for {stale['writes']} writes, "
-                    f"{stale['unseen']} never seen)",
-                ],
-            ],
-        )
+        lines += search_tables(search)
 
     lines += ["## Plots", ""]
     for name in result.get("plots", []):

@@ -6,6 +6,7 @@ The workloads are one module each in ``forum.bench.workloads``; what they share
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from sqlalchemy import Engine
@@ -14,7 +15,7 @@ from .. import events
 from .workbench import SCALES, Scale
 from .workloads import Batched, Concurrency, ReadPath, Search, Statements, WriteLatency
 
-__all__ = ["SCALES", "Bench", "Scale", "run_bench"]
+__all__ = ["SCALES", "Bench", "Scale", "run_bench", "run_search_bench"]
 
 
 class Bench(WriteLatency, Statements, Batched, Concurrency, ReadPath, Search):
@@ -43,3 +44,16 @@ def run_bench(engine: Engine, scale: Scale, log: Callable[[str], None]) -> dict:
         ],
         "workloads": bench.results,
     }
+
+
+def run_search_bench(engine: Engine, scale: Scale, log: Callable[[str], None]) -> dict:
+    """The search workload alone (``forum-bench --only search``): two threads of ten
+    comments for its writes to go to, then the scale's search sizes."""
+    previous = events.active()
+    bench = Bench(engine, dataclasses.replace(scale, sizes=(10,), writers=(1,)), log)
+    try:
+        bench.search(bench.prepare())
+    finally:
+        if previous is not None:
+            events.use(previous)
+    return {"scale": scale.__dict__, "subjects": [], "workloads": bench.results}

@@ -57,7 +57,7 @@ SCALES = {
         ops_per_writer=40,
         reads=300,
         search_sizes=(100_000, 1_000_000),
-        search_repeats=20,
+        search_repeats=40,
         staleness_seconds=60.0,
     ),
     "quick": Scale(

@@ -1,8 +1,10 @@
-"""forum-bench INI [--quick] [--out DIR]: the strategy comparison, measured.
+"""forum-bench INI [--quick] [--out DIR] [--only search]: the strategy comparison, measured.
 
 Creates a scratch database beside the configured one (its name + "_bench"),
 migrates it, runs every workload under every strategy and peer, alternating,
 and writes report.md, report.json and PNG plots to DIR (bench/results/).
+With --only search it runs the search workload alone and writes
+search-report.md and search-report.json instead (the full report stays).
 The scratch database is dropped afterwards (--keep keeps it).
 """
 
@@ -24,7 +26,8 @@ from alembic import command
 
 from ..bench.machine import describe
 from ..bench.report import write_report
-from ..bench.run import SCALES, run_bench
+from ..bench.run import SCALES, run_bench, run_search_bench
+from ..bench.search_report import write_search_report
 from ..database import drop_database, ensure_database, resolve_database_url
 from ..settings import parse_settings, with_environment
 from .common import check_settings, ini_parser
@@ -40,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=Path("bench/results"), metavar="DIR")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument(
+        "--only",
+        choices=["search"],
+        help="run one workload alone, into its own report (search-report.md)",
+    )
     args = parser.parse_args(argv)
     scale = SCALES["tiny" if args.tiny else "quick" if args.quick else "full"]
 
@@ -68,14 +76,14 @@ def main(argv: list[str] | None = None) -> int:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
         log(f"scratch database {scratch.database} ready ({scale.name} scale)")
-        result = run_bench(engine, scale, log)
+        result = (run_search_bench if args.only == "search" else run_bench)(engine, scale, log)
         result.update(
             command="forum-bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
             generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             seconds=time.monotonic() - started,
             machine=describe(engine),
         )
-        files = write_report(result, args.out)
+        files = (write_search_report if args.only == "search" else write_report)(result, args.out)
     finally:
         engine.dispose()
         if not args.keep:

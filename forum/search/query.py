@@ -5,59 +5,47 @@
 * A query with no searchable words (``numnode`` 0: empty, stop words only,
   punctuation, emoji) or only exclusions (``querytree`` is ``T``) runs no search:
   "nothing to search for", never every row.
-* The planner's estimate of the matches picks the plan: under ``EXACT_LIMIT``
-  every match is ranked and counted; above it only the newest ``NEWEST`` are
-  ranked (read newest first from an index, stopping early) and the total is the
-  estimate, which the page says.
+* The planner's estimate of the matches picks the shape (``ranking``): up to
+  ``EXACT_LIMIT`` every match is ranked and counted (at most the newest
+  ``NEWEST``, a safety net); above it only the matches among the forum's newest
+  ``RECENT_DOCUMENTS`` documents are ranked (read newest first from an index,
+  stopping there; on a board, those of the board) and the total is
+  extrapolated from them, which the page says.
 * A statement timeout stops anything slower, with a friendly notice.
 * Headlines come from ``ts_headline`` on the page's rows only, over a bounded
   prefix, with private marker characters; the text is then HTML-escaped and the
   markers alone become ``<mark>``.
+
+Statements per search: two. One opens it (``budget``: savepoint, timeout,
+emptiness check and estimate), one reads the page with its count and
+headlines. A page past the last one counts the matches with a third.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from markupsafe import Markup, escape
-from sqlalchemy import (
-    Select,
-    Table,
-    bindparam,
-    func,
-    literal_column,
-    select,
-)
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import Table, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnClause
 
-from ..models import Board, Comment, Thread
+from ..models import Board
+from .budget import abandon_search, open_search
+from .ranking import EXHAUSTIVE, PAGE_SIZE, RECENT, START, STOP, counted, ranked_page
+from .ranking import documents as forum_documents
 from .views import FORMS
 
 MAX_QUERY_CHARS = 256
-PAGE_SIZE = 20
 MAX_PAGE = 50
-#: Estimated matches above which only the newest are ranked.
+#: Estimated matches up to which every match is ranked and counted.
 EXACT_LIMIT = 10_000
+#: The most matches ranked exhaustively (the newest, should the estimate be far too low).
 NEWEST = 10_000
-#: ts_rank_cd weights for D, C, B (messages), A (titles).
-WEIGHTS: ColumnClause[Any] = literal_column("'{0.1, 0.2, 0.4, 1.0}'::float4[]")
-ENGLISH: ColumnClause[Any] = literal_column("'english'::regconfig")
-#: Private-use characters mark highlights; they are removed from the text first.
-START, STOP = "\ue000", "\ue001"
-HEADLINE_OPTIONS = (
-    f'StartSel="{START}", StopSel="{STOP}", MaxWords=30, MinWords=12, ShortWord=2, '
-    'MaxFragments=2, FragmentDelimiter=" … "'
-)
-#: Headlines read at most this much of a message.
-HEADLINE_CHARS = 3000
+#: Above EXACT_LIMIT, the matches among this many newest documents are ranked.
+RECENT_DOCUMENTS = 20_000
 QUERY_CANCELED = "57014"
 
 
@@ -87,7 +75,8 @@ class Results:
     page: int = 1
     hits: list[Hit] = field(default_factory=list)
     total: int = 0
-    #: True when only the newest ``newest`` matches were ranked; total is then an estimate.
+    #: True when the ranking was bounded: only the newest ``newest`` matches were
+    #: ranked, and total is an estimate.
     bounded: bool = False
     newest: int = 0
     has_next: bool = False
@@ -115,22 +104,6 @@ def check_page(raw: object) -> int:
     return page
 
 
-def _tsquery():
-    return func.websearch_to_tsquery(ENGLISH, bindparam("q"))
-
-
-def _estimate(session: Session, statement: Select, params: dict) -> int:
-    """The planner's row estimate for ``statement`` (planning only, nothing is read)."""
-    compiled = statement.compile(dialect=postgresql.psycopg2.dialect())
-    plan = (
-        session.connection()
-        .exec_driver_sql("EXPLAIN (FORMAT JSON) " + str(compiled), {**compiled.params, **params})
-        .scalar_one()
-    )
-    plan = json.loads(plan) if isinstance(plan, str) else plan
-    return int(plan[0]["Plan"]["Plan Rows"])
-
-
 def search(
     session: Session,
     raw_query: object,
@@ -146,80 +119,66 @@ def search(
     if not query:
         results.notice = "nothing to search for"
         return results
-    params = {"q": query}
-    nodes, tree = session.execute(
-        select(func.numnode(_tsquery()), func.querytree(_tsquery())), params
-    ).one()
-    if nodes == 0 or tree == "T":
+    view = FORMS[form]
+    board_id = None if board is None else board.id
+    opening = open_search(session, query, view.name, board_id, timeout_ms)
+    if not opening.searchable:
         results.notice = "nothing to search for"
         return results
-
-    view = FORMS[form]
+    params = {"q": query} if board is None else {"q": query, "board_id": board_id}
     try:
-        with session.begin_nested():  # a timeout rolls back this savepoint only
-            session.execute(select(func.set_config("statement_timeout", str(timeout_ms), True)))
-            _run(session, view, board, page, params, results)
-            session.execute(select(func.set_config("statement_timeout", "0", True)))
+        _run(session, view, board is not None, page, params, opening.estimate or 0, results)
     except OperationalError as error:
         if getattr(error.orig, "pgcode", None) != QUERY_CANCELED:
             raise
+        abandon_search(session)
         results.hits, results.has_next, results.total = [], False, 0
+        results.bounded, results.newest = False, 0
         results.notice = (
             "the search took too long and was stopped; try more specific words or a phrase"
         )
     return results
 
 
+def shape_for(estimate: int) -> tuple[str, int]:
+    """The statement's shape for this many expected matches, and its bound."""
+    return (EXHAUSTIVE, NEWEST) if estimate <= EXACT_LIMIT else (RECENT, RECENT_DOCUMENTS)
+
+
 def _run(
-    session: Session, view: Table, board: Board | None, page: int, params: dict, results: Results
+    session: Session,
+    view: Table,
+    on_board: bool,
+    page: int,
+    params: dict,
+    estimate: int,
+    results: Results,
 ) -> None:
-    matching = select(view).where(view.c.document.op("@@")(_tsquery()))
-    if board is not None:
-        matching = matching.where(view.c.board_id == board.id)
-
-    estimate = _estimate(
-        session, select(literal_column("1")).select_from(matching.subquery()), params
-    )
-    results.bounded = estimate > EXACT_LIMIT
+    shape, bound = shape_for(estimate)
+    rows = session.execute(ranked_page(view, on_board, page, shape, bound), params).all()
+    if rows:
+        matches, documents = rows[0].matches, rows[0].documents
+    elif page > 1:  # past the last page: count the candidates on their own
+        matches, documents = session.execute(counted(view, on_board, shape, bound), params).one()
+    elif shape == RECENT:  # none among the newest: how many documents were they?
+        matches, documents = 0, session.scalar(select(forum_documents()))
+    else:
+        matches, documents = 0, None
+    results.has_next = page * PAGE_SIZE < matches
+    if shape == EXHAUSTIVE:
+        # Reaching the cap means the estimate was far too low: say so, and how far.
+        results.bounded = matches >= bound
+        results.total = max(estimate, matches) if results.bounded else matches
+    else:
+        read = min(bound, documents or 0)
+        # Fewer documents than the bound: all of them were read, the count is exact.
+        results.bounded = read == bound
+        results.total = round(matches * documents / read) if results.bounded else matches
+        if results.bounded and not matches:
+            results.notice = f"no matches among the newest {bound:,} posts; try more specific words"
     if results.bounded:
-        results.newest = NEWEST
-        # Rank the newest matches only: read newest first and stop after NEWEST.
-        matching = matching.order_by(view.c.created_at.desc()).limit(NEWEST)
-    source = matching.subquery()
-    rank = func.ts_rank_cd(WEIGHTS, source.c.document, _tsquery()).label("rank")
-    ranked = (
-        select(
-            source.c.kind,
-            source.c.doc_id,
-            source.c.thread_id,
-            source.c.comment_id,
-            source.c.created_at,
-            rank,
-            func.count().over().label("total"),
-        )
-        .order_by(rank.desc(), source.c.created_at.desc(), source.c.doc_id)
-        .limit(PAGE_SIZE + 1)
-        .offset((page - 1) * PAGE_SIZE)
-    )
-    rows = session.execute(ranked, params).all()
-    results.has_next = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
-    if results.bounded:
-        results.total = estimate
-    elif rows:
-        results.total = rows[0].total
-    elif page > 1:  # past the last page: count the matches on their own
-        results.total = session.scalar(select(func.count()).select_from(source), params) or 0
-    results.hits = _hits(session, rows, params)
-
-
-def _clean(column):
-    """The text with our marker characters removed, cut to what a headline may read."""
-    return func.left(func.translate(column, START + STOP, ""), HEADLINE_CHARS)
-
-
-def _headline(column):
-    return func.ts_headline(ENGLISH, _clean(column), _tsquery(), HEADLINE_OPTIONS)
+        results.newest = matches
+    results.hits = [_hit(row) for row in rows if row.found is not None]
 
 
 def highlight(raw: str) -> Markup:
@@ -227,55 +186,13 @@ def highlight(raw: str) -> Markup:
     return Markup(str(escape(raw)).replace(START, "<mark>").replace(STOP, "</mark>"))
 
 
-def _hits(session: Session, rows: Sequence[Any], params: dict) -> list[Hit]:
-    """Titles and headlines for the page's rows, read from the tables themselves.
-
-    With the materialized form a row can name a comment deleted since the last
-    refresh: it is left out, not shown with stale text.
-    """
-    comment_ids = [row.comment_id for row in rows if row.comment_id is not None]
-    messages: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}
-    if comment_ids:
-        for comment_id, thread_id, headline in session.execute(
-            select(Comment.id, Comment.thread_id, _headline(Comment.message)).where(
-                Comment.id.in_(comment_ids)
-            ),
-            params,
-        ):
-            messages[comment_id] = (thread_id, headline)
-    # The threads of the page: those matched, and those the comments are in now.
-    thread_ids = {row.thread_id for row in rows} | {t for t, _ in messages.values()}
-    titles: dict[uuid.UUID, tuple[str, str]] = {}
-    if thread_ids:
-        for thread_id, title, headline in session.execute(
-            select(Thread.id, Thread.title, _headline(Thread.title)).where(
-                Thread.id.in_(thread_ids)
-            ),
-            params,
-        ):
-            titles[thread_id] = (title, headline)
-
-    hits = []
-    for row in rows:
-        if row.comment_id is None:
-            if row.thread_id not in titles:
-                continue
-            title, headline = titles[row.thread_id]
-            thread_id = row.thread_id
-        else:
-            if row.comment_id not in messages:
-                continue
-            thread_id, headline = messages[row.comment_id]
-            title = titles.get(thread_id, ("", ""))[0]
-        hits.append(
-            Hit(
-                kind=row.kind,
-                thread_id=thread_id,
-                comment_id=row.comment_id,
-                title=title,
-                headline=highlight(headline),
-                rank=float(row.rank),
-                created_at=row.created_at,
-            )
-        )
-    return hits
+def _hit(row) -> Hit:
+    return Hit(
+        kind=row.kind,
+        thread_id=row.thread_id,
+        comment_id=row.comment_id,
+        title=row.title,
+        headline=highlight(row.headline),
+        rank=float(row.rank),
+        created_at=row.created_at,
+    )

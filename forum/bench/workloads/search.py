@@ -1,21 +1,26 @@
-"""Search: live against materialized latency, the live form's cost per write, refresh
-time and staleness. Moved verbatim from forum/bench/run.py (Bench.search and its helpers)."""
+"""Search: live against materialized latency (with statements per search and the
+headlines' share), the live form's cost per write, refresh time and staleness."""
 
 from __future__ import annotations
 
+import os
+import statistics
 import threading
 import time
 import uuid
 from contextlib import closing
+from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from ... import events
 from ...models import Comment, Thread
 from ...search import requests as search_refresh
-from ...search.query import search
+from ...search.query import search, shape_for
+from ...search.ranking import ranked_page
 from ...search.refresh import refresh_until_fresh
 from ...search.runners import BackgroundRunner
+from ...search.views import FORMS
 from ...seeding.corpus import BROAD_WORD, PHRASE, SELECTIVE_WORD
 from ...seeding.load import SeedPlan, analyze, seed
 from ...words import word_count
@@ -25,9 +30,19 @@ from ..workbench import Workbench, World, percentile, summary, timed
 class Search(Workbench):
     # --- 6. search ---------------------------------------------------------------------
 
+    #: The search workload's queries: (name, text, page). Page 5 of the broad word
+    #: shows that later pages of a bounded ranking cost what page 1 costs.
+    SEARCHES = (
+        ("selective", SELECTIVE_WORD, 1),
+        ("phrase", f'"{PHRASE}"', 1),
+        ("broad", BROAD_WORD, 1),
+        ("broad page 5", BROAD_WORD, 5),
+    )
+
     def search(self, world: World) -> None:
-        queries = {"selective": SELECTIVE_WORD, "broad": BROAD_WORD, "phrase": f'"{PHRASE}"'}
-        results: dict = {"sizes": [], "queries": {}, "refresh_seconds": {}}
+        results: dict = {"sizes": [], "queries": {}, "refresh_seconds": {}, "headlines": {}}
+        results["cores"] = os.cpu_count()
+        load_before = os.getloadavg()[0]  # the machine may be shared: say how busy it was
         for size in self.scale.search_sizes:
             with self.engine.connect() as connection:
                 have = connection.scalar(text("SELECT count(*) FROM comments"))
@@ -50,26 +65,81 @@ class Search(Workbench):
             results["sizes"].append(size)
             results["refresh_seconds"][str(size)] = round(elapsed / 1e6, 2)
             self.log(f"search at {size:,} comments: refresh {elapsed / 1e6:.1f}s")
-            for kind, q in queries.items():
-                for form in ("live", "materialized"):
-                    samples, found = [], None
-                    for _ in range(self.scale.search_repeats):
-                        with events.CountedSession(self.engine) as session:
-                            elapsed, found = timed(
-                                lambda q=q, f=form, s=session: search(
-                                    s, q, form=f, timeout_ms=60_000
-                                )
-                            )
-                        samples.append(elapsed)
-                    assert found is not None  # search_repeats >= 1
-                    results["queries"].setdefault(str(size), {}).setdefault(kind, {})[form] = {
-                        **summary(samples),
-                        "total": found.total,
-                        "bounded": found.bounded,
-                    }
+            results["queries"][str(size)] = self._search_latency()
+            results["headlines"][str(size)] = self._headline_share()
+        results["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
         results["write_overhead"] = self._live_write_overhead(world)
         results["staleness"] = self._staleness(world)
         self.results["search"] = results
+
+    def _search_latency(self) -> dict:
+        """Each query on each form in turn, repeated after one untimed warm-up search (a
+        deployment runs one form: alternating them would have each evict the other's pages
+        from shared_buffers); with the statements each search sent."""
+        out: dict = {}
+        sent = [0]
+
+        def count(*_args: Any) -> None:
+            sent[0] += 1
+
+        event.listen(self.engine, "before_cursor_execute", count)
+        try:
+            for kind, q, page in self.SEARCHES:
+                for form in ("live", "materialized"):
+                    samples: list[float] = []
+                    found = None
+                    statements = 0
+                    for repeat in range(self.scale.search_repeats + 1):
+                        with events.CountedSession(self.engine) as session:
+                            sent[0] = 0
+                            elapsed, found = timed(
+                                lambda q=q, f=form, p=page, s=session: search(
+                                    s, q, form=f, page=p, timeout_ms=60_000
+                                )
+                            )
+                            statements = sent[0]
+                        if repeat:  # the first one warms the caches
+                            samples.append(elapsed)
+                    assert found is not None  # search_repeats >= 0: one search at least
+                    out.setdefault(kind, {})[form] = {
+                        **summary(samples),
+                        "total": found.total,
+                        "bounded": found.bounded,
+                        "shown": len(found.hits),
+                        "statements": statements,
+                    }
+        finally:
+            event.remove(self.engine, "before_cursor_execute", count)
+        return out
+
+    def _headline_share(self) -> dict:
+        """The page statement with and without its headlines, alternating: what
+        ``ts_headline`` on the page's 20 rows costs, per query and form."""
+        out: dict = {}
+        for kind, q, page in self.SEARCHES:
+            for form in ("live", "materialized"):
+                view = FORMS[form]
+                with self.engine.connect() as connection:
+                    estimate = connection.scalar(
+                        text("SELECT search_estimate(:relation, :q)"),
+                        {"relation": view.name, "q": q},
+                    )
+                samples: dict[bool, list[float]] = {True: [], False: []}
+                for _ in range(self.scale.search_repeats):
+                    for headlines in (True, False):
+                        statement = ranked_page(view, False, page, *shape_for(estimate), headlines)
+                        with events.CountedSession(self.engine) as session:
+                            elapsed, _ = timed(
+                                lambda s=session, st=statement, q=q: s.execute(st, {"q": q}).all()
+                            )
+                        samples[headlines].append(elapsed)
+                with_, without = (statistics.median(samples[h]) for h in (True, False))
+                out.setdefault(kind, {})[form] = {
+                    "with_us": round(with_, 1),
+                    "without_us": round(without, 1),
+                    "share": round(max(0.0, with_ - without) / with_, 3) if with_ else None,
+                }
+        return out
 
     def _live_write_overhead(self, world: World) -> dict:
         """One INSERT per transaction into comments with, and without, the search column."""
