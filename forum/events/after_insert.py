@@ -33,7 +33,7 @@ from sqlalchemy.orm import Mapper, Session, object_session
 from ..models import Board, Comment, Thread, User
 from ..orm_history import changed
 from .bulk_guard import GUARDS
-from .copies import BOOKKEEPING
+from .copies import BOOKKEEPING, start_at_zero
 from .deltas import BoardDelta, ThreadDelta
 from .flush_plan import Share
 from .ownership import OWNED_COUNTERS
@@ -85,12 +85,7 @@ def comment_deleted(mapper: Mapper, connection: Connection, comment: Comment) ->
 def new_parent_starts_at_zero(mapper: Mapper, connection: Connection, target: object) -> None:
     """A new thread's or board's counters belong to the strategy, not to its constructor:
     its comments and threads add themselves as their rows are inserted."""
-    if isinstance(target, Thread):
-        target.word_count = target.comment_count = 0
-    elif isinstance(target, Board):
-        target.thread_count = target.comment_count = 0
-    elif isinstance(target, User):
-        target.comment_count = 0
+    start_at_zero(target)
 
 
 def thread_inserted(mapper: Mapper, connection: Connection, thread: Thread) -> None:

@@ -46,7 +46,7 @@ from ..orm_history import changed, committed_value
 from ..words import word_count
 from .bulk_guard import GUARDS
 from .comment_locks import LOCK_TRACKING
-from .copies import BOOKKEEPING, COUNTERS, is_new, new_object, row_id
+from .copies import BOOKKEEPING, COUNTERS, is_new, new_object, row_id, start_at_zero
 from .deltas import ThreadDelta, thread_membership
 from .flush_check import FLUSH_CHECK
 from .flush_counts import count_flush
@@ -436,19 +436,18 @@ def _start_from_zero(session: Session, parent: Thread | Board | User) -> None:
     """A new parent's counters belong to the strategy: zero, plus what memory shows on it
     already (comments and threads that joined the session before it did)."""
     memory = _memory(session)
+    start_at_zero(parent)
     if isinstance(parent, User):
         parent.comment_count = sum(
             1 for _row, shown in memory.comments.values() if shown and shown.author is parent
         )
         return
     if isinstance(parent, Thread):
-        parent.word_count = parent.comment_count = 0
         for _row, shown in memory.comments.values():
             if shown is not None and shown.thread_id == parent.id:
                 parent.word_count += shown.words
                 parent.comment_count += 1
     else:
-        parent.thread_count = parent.comment_count = 0
         for placed in memory.threads.values():
             if placed.board is parent:
                 parent.thread_count += 1

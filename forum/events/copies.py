@@ -61,6 +61,21 @@ def new_object(session: Session, cls: type, pk: Any) -> Any:
     return None
 
 
+def start_at_zero(obj: Any) -> None:
+    """A new parent's counters start at 0 (and go into its INSERT), whatever it was given.
+
+    Set without reading the old value: the counters have active_history, and a new
+    object whose counters are not in memory (one that came back after a rollback) has
+    no row to load them from.
+    """
+    state = inspect(obj)
+    for name in COUNTERS[type(obj)]:
+        if name in state.dict:
+            setattr(obj, name, 0)
+        else:
+            set_committed_value(obj, name, 0)
+
+
 def copy_in_session(session: Session | None, cls: type, pk: Any) -> Any:
     """The session's object for row ``pk`` of ``cls``: inserted in this flush, or loaded."""
     if session is None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Board, Thread, User
 from .comment_locks import lock_and_read
-from .copies import is_new
+from .copies import is_new, start_at_zero
 from .deltas import BoardDelta, ThreadDelta, thread_membership
 from .flush_check import remember_plan
 from .flush_plan import FlushPlan, Share, plan_flush, thread_key, written_board
@@ -86,12 +86,8 @@ class CounterChanges:
 def zero_new_parents(session: Session) -> None:
     """A new thread's or board's counters belong to the strategy, not to its constructor."""
     for obj in session.new:
-        if isinstance(obj, Thread):
-            obj.word_count = obj.comment_count = 0
-        elif isinstance(obj, Board):
-            obj.thread_count = obj.comment_count = 0
-        elif isinstance(obj, User):
-            obj.comment_count = 0
+        if isinstance(obj, Thread | Board | User):
+            start_at_zero(obj)
 
 
 def _cascade(changes: CounterChanges, plan: FlushPlan, thread_id: uuid.UUID) -> None:
