@@ -31,10 +31,21 @@ from .passwords import PasswordHasher
 SESSION_LIFETIME = 14 * 24 * 3600  # two weeks of inactivity signs you out
 
 
+_IDENTITY = "forum.identity"
+
+
 class SessionSecurityPolicy:
     """Identity is the user whose id the signed session cookie holds."""
 
     def identity(self, request: Request) -> User | None:
+        """The signed-in user, read once per request: Pyramid asks for the identity for
+        every permission check and every ``request.identity``, and the session's identity
+        map holds its objects weakly, so without this each ask could be a SELECT."""
+        if _IDENTITY not in request.__dict__:
+            request.__dict__[_IDENTITY] = self._identity(request)
+        return request.__dict__[_IDENTITY]
+
+    def _identity(self, request: Request) -> User | None:
         user_id = request.session.get("user_id")
         if user_id is None:
             return None
@@ -59,6 +70,7 @@ class SessionSecurityPolicy:
     def remember(self, request: Request, userid: int, **kw: object) -> list:
         # A fresh session on sign-in: the old session id and token cannot be fixed in advance.
         user = request.dbsession.get(User, userid)
+        request.__dict__.pop(_IDENTITY, None)  # whoever asks next gets the new identity
         request.session.invalidate()
         request.session["user_id"] = userid
         request.session["generation"] = user.session_generation
@@ -66,6 +78,7 @@ class SessionSecurityPolicy:
         return []
 
     def forget(self, request: Request, **kw: object) -> list:
+        request.__dict__.pop(_IDENTITY, None)
         request.session.invalidate()
         return []
 
