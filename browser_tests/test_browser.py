@@ -15,9 +15,10 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
-from sqlalchemy.orm import Session
 from webtest.http import StopableWSGIServer
 
+from forum import events
+from forum.events import CountedSession
 from tests.factories import add_comment, make_board, make_thread, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,8 +38,12 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture
-def server(app, committed_engine):
-    with Session(committed_engine) as session:
+def server(app, committed_engine, request: pytest.FixtureRequest):
+    """The app on a real HTTP server; with the strategy the test asks for, if it asks."""
+    if "counter_strategy" in request.fixturenames:
+        strategy = request.getfixturevalue("counter_strategy")
+        events.install(app.registry["dbsession_factory"], strategy)
+    with CountedSession(committed_engine) as session:
         make_board(session, "general", "General discussion")
         session.commit()
     server = StopableWSGIServer.create(app, threads=4)
@@ -150,7 +155,7 @@ def busy_forum(server, committed_engine) -> str:
 
     from forum.models import Board
 
-    with Session(committed_engine) as session:
+    with CountedSession(committed_engine) as session:
         general = session.scalars(select(Board).where(Board.slug == "general")).one()
         help_board = make_board(session, "help", "Help and questions")
         alice, bob = make_user(session, "alice"), make_user(session, "bob")
