@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..models import Comment
 from ..orm_history import committed_value
 from ..words import word_count
+from .copies import row_id
 from .flush_plan import CommentWrite, Share
 from .strategy import Listener
 
@@ -88,8 +89,8 @@ def lock_and_read(session: Session, writes: Iterable[CommentWrite]) -> None:
         if write.old is not None or inspect(write.comment).key is None:
             continue
         write.old = _already_locked(session, write)
-        if write.old is None:
-            targets[write.comment.id] = write
+        if write.old is None:  # keyed without loading: the copy may be expired
+            targets[row_id(write.comment)] = write
     if not targets:
         return
     messages = {cid: _loaded_committed(w.comment, "message") for cid, w in targets.items()}

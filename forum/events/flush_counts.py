@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Board, Thread, User
 from .comment_locks import lock_and_read
-from .copies import is_new, start_at_zero
+from .copies import is_new, row_id, start_at_zero
 from .deltas import BoardDelta, ThreadDelta, thread_membership
 from .flush_check import remember_plan
 from .flush_plan import FlushPlan, Share, plan_flush, thread_key, written_board
@@ -94,7 +94,7 @@ def _cascade(changes: CounterChanges, plan: FlushPlan, thread_id: uuid.UUID) -> 
     """A deleted thread takes its comments with it (ON DELETE CASCADE): their authors lose
     them. The rows the plan writes are counted here, the others by one aggregate."""
     planned = frozenset(
-        w.comment.id
+        row_id(w.comment)
         for w in plan.comments.values()
         if w.old is not None and w.old.thread_id == thread_id
     )
