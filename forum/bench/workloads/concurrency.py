@@ -21,7 +21,7 @@ class Concurrency(Workbench):
         # The naive recipes left wrong counters behind in the earlier workloads:
         # start exact, so any drift below is the subject's own.
         for subject in self.subjects:
-            self._drift(subject, {world.target, *world.spread})
+            self._drift(subject, {world.target, world.hot, *world.spread})
         results: dict = {"hot": {}, "spread": {}}
         for writers in self.scale.writers:
             for target in ("hot", "spread"):
