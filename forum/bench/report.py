@@ -17,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 
+from .markdown import machine_section, table
 from .search_report import search_tables
 
 FLOOR = "floor"
@@ -61,7 +62,7 @@ def _contention(concurrency: dict, order: list[str]) -> list[str]:
         "What one hot row costs: throughput with every writer on one thread, divided by",
         "the same subject's with each writer on its own thread (1.00 = no contention).",
         "",
-        *_table(["subject", *[f"{n} writer{'s' if n > 1 else ''}" for n in writers]], rows),
+        *table(["subject", *[f"{n} writer{'s' if n > 1 else ''}" for n in writers]], rows),
     ]
 
 
@@ -69,12 +70,6 @@ def _us(value: float | None) -> str:
     if value is None:
         return "n/a"
     return f"{value / 1000:,.1f} ms" if value >= 10_000 else f"{value:,.0f} µs"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return [*lines, ""]
 
 
 def write_report(result: dict, out: Path) -> list[Path]:
@@ -89,7 +84,6 @@ def write_report(result: dict, out: Path) -> list[Path]:
 
 def _markdown(result: dict) -> list[str]:
     w = result["workloads"]
-    machine = result["machine"]
     order = [s["name"] for s in result["subjects"]]
     lines = [
         "# forum-bench report",
@@ -97,28 +91,10 @@ def _markdown(result: dict) -> list[str]:
         f"Made by `{result['command']}` on {result['generated_at']} "
         f"({result['scale']['name']} scale, {result['seconds']:.0f} s).",
         "",
-        "## Machine, versions and settings",
-        "",
-        *_table(
-            ["what", "value"],
-            [
-                ["CPU", f"{machine['cpu']} ({machine['cores']} cores)"],
-                ["memory", f"{machine['memory_gib']} GiB"],
-                ["system", machine["os"]],
-                ["Python", machine["python"]],
-                [
-                    "PostgreSQL",
-                    machine["postgresql"]
-                    + ", "
-                    + ", ".join(f"{k}={v}" for k, v in machine["postgresql_settings"].items()),
-                ],
-                ["packages", ", ".join(f"{k} {v}" for k, v in machine["packages"].items())],
-                ["scale", ", ".join(f"{k}={v}" for k, v in result["scale"].items())],
-            ],
-        ),
+        *machine_section(result),
         "## Subjects",
         "",
-        *_table(
+        *table(
             ["subject", "kind", "what it is"],
             [[s["name"], s["kind"], s["summary"]] for s in result["subjects"]],
         ),
@@ -156,7 +132,7 @@ def _markdown(result: dict) -> list[str]:
             )
         row.append(f"{by_size.get('growth')}" if by_size.get("growth") else "")
         rows.append(row)
-    lines += _table(["subject", *[f"{s:,} comments" for s in sizes], "largest ÷ smallest"], rows)
+    lines += table(["subject", *[f"{s:,} comments" for s in sizes], "largest ÷ smallest"], rows)
 
     statements = w["statements"]
     ops = statements["operations"]
@@ -169,7 +145,7 @@ def _markdown(result: dict) -> list[str]:
         "inside the server and are not counted).",
         "",
     ]
-    lines += _table(
+    lines += table(
         ["subject", *ops],
         [
             [name, *[f"{counts[o]}{_ratio(counts[o], floor_ops.get(o))}" for o in ops]]
@@ -186,7 +162,7 @@ def _markdown(result: dict) -> list[str]:
         f"{batched['batch']} comments to one thread in one transaction.",
         "",
     ]
-    lines += _table(
+    lines += table(
         ["subject", "transaction", "per comment", "statements"],
         [
             [
@@ -234,7 +210,7 @@ def _markdown(result: dict) -> list[str]:
                     f"drift {cell['drift']}"
                 )
             rows.append(row)
-        lines += _table(["subject", *[f"{n} writer{'s' if n > 1 else ''}" for n in writers]], rows)
+        lines += table(["subject", *[f"{n} writer{'s' if n > 1 else ''}" for n in writers]], rows)
     lines += _contention(concurrency, order)
 
     read = w["read_path"]
@@ -246,7 +222,7 @@ def _markdown(result: dict) -> list[str]:
         "counter columns, or computed with COUNT/SUM at read time.",
         "",
     ]
-    lines += _table(
+    lines += table(
         ["how", "median", "p95"],
         [
             [name, f"{_us(r['median_us'])}{_ratio(r['median_us'], base)}", _us(r["p95_us"])]

@@ -9,17 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .markdown import machine_section, table
+
 
 def _ms(value_us: float | None) -> str:
     if value_us is None:
         return "n/a"
     return f"{value_us / 1000:,.1f} ms"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return [*lines, ""]
 
 
 def _matches(cell: dict) -> str:
@@ -45,7 +41,7 @@ def search_tables(search: dict) -> list[str]:
                     f"{live.get('statements', 'n/a')} / {mat.get('statements', 'n/a')}",
                 ]
             )
-    lines += _table(
+    lines += table(
         [
             "comments",
             "query",
@@ -77,7 +73,7 @@ def search_tables(search: dict) -> list[str]:
                         ),
                     ]
                 )
-        lines += _table(
+        lines += table(
             [
                 "comments",
                 "query",
@@ -86,7 +82,7 @@ def search_tables(search: dict) -> list[str]:
             ],
             rows,
         )
-    lines += _table(
+    lines += table(
         ["comments", "full refresh (CONCURRENTLY)"],
         [
             [f"{int(size):,}", f"{seconds:.1f} s"]
@@ -100,7 +96,7 @@ def search_tables(search: dict) -> list[str]:
         "staleness.",
         "",
     ]
-    lines += _table(
+    lines += table(
         ["cost", "measured"],
         [
             [
@@ -130,7 +126,6 @@ def search_tables(search: dict) -> list[str]:
 def write_search_report(result: dict, out: Path) -> list[Path]:
     """``search-report.json`` and ``search-report.md`` in ``out``; the files written."""
     out.mkdir(parents=True, exist_ok=True)
-    machine = result["machine"]
     search = result["workloads"]["search"]
     lines = [
         "# forum-bench report: search only",
@@ -139,25 +134,7 @@ def write_search_report(result: dict, out: Path) -> list[Path]:
         f"({result['scale']['name']} scale, {result['seconds']:.0f} s). The full "
         "comparison is in `report.md`; this run measured the search workload alone.",
         "",
-        "## Machine, versions and settings",
-        "",
-        *_table(
-            ["what", "value"],
-            [
-                ["CPU", f"{machine['cpu']} ({machine['cores']} cores)"],
-                ["memory", f"{machine['memory_gib']} GiB"],
-                ["system", machine["os"]],
-                ["Python", machine["python"]],
-                [
-                    "PostgreSQL",
-                    machine["postgresql"]
-                    + ", "
-                    + ", ".join(f"{k}={v}" for k, v in machine["postgresql_settings"].items()),
-                ],
-                ["packages", ", ".join(f"{k} {v}" for k, v in machine["packages"].items())],
-                ["scale", ", ".join(f"{k}={v}" for k, v in result["scale"].items())],
-            ],
-        ),
+        *machine_section(result),
         "## Search",
         "",
         "Latency of a whole search as a request sees it (query check, estimate, ranking, "
