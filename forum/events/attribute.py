@@ -174,8 +174,8 @@ def _thread_shown(session: Session, thread: Thread, *, quiet: bool) -> ThreadSho
             row_board = None  # counted on its board once it joins the session
         elif "board_id" in state.dict or "board_id" in state.committed_state:
             row_board = state.committed_state.get("board_id", state.dict.get("board_id"))
-        elif quiet:
-            return None
+        elif quiet or state.session_id != session.hash_key:
+            return None  # not readable now (a detached thread still being attached)
         else:
             row_board = committed_value(thread, "board_id")  # the thread is in the session
         threads[state] = ThreadShown(row_board, row_board)
