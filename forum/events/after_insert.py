@@ -34,7 +34,7 @@ from ..models import Board, Comment, Thread, User
 from ..orm_history import changed
 from .bulk_guard import GUARDS
 from .copies import BOOKKEEPING, start_at_zero
-from .deltas import BoardDelta, ThreadDelta
+from .deltas import BoardDelta, share_change
 from .flush_plan import Share
 from .ownership import OWNED_COUNTERS
 from .parent_updates import ParentUpdates
@@ -50,20 +50,12 @@ from .strategy import CounterStrategy, Listener
 
 def _write(connection: Connection, comment: Comment, old: Share | None, new: Share | None) -> None:
     updates = ParentUpdates()
-    old_author = old.author if old is not None else None
-    new_author = new.author if new is not None else None
-    if old_author != new_author:
-        for author, comments in ((old_author, -1), (new_author, 1)):
-            if author is not None:
-                updates.add_to_user(author, comments)  # type: ignore[arg-type]
-    if old is not None and new is not None and old.thread_id == new.thread_id:
-        if old.thread_id is not None:
-            updates.add_to_thread(old.thread_id, ThreadDelta(words=new.words - old.words))
-    else:
-        if old is not None and old.thread_id is not None:
-            updates.add_to_thread(old.thread_id, ThreadDelta(-old.words, -1))
-        if new is not None and new.thread_id is not None:
-            updates.add_to_thread(new.thread_id, ThreadDelta(new.words, 1))
+    threads, authors = share_change(old, new)
+    for author, comments in authors:
+        updates.add_to_user(author, comments)  # rows are written: an author has its id
+    for thread_id, delta in threads:
+        if thread_id is not None:
+            updates.add_to_thread(thread_id, delta)
     if updates:
         updates.apply(connection, object_session(comment))
 

@@ -47,7 +47,7 @@ from ..words import word_count
 from .bulk_guard import GUARDS
 from .comment_locks import LOCK_TRACKING
 from .copies import BOOKKEEPING, COUNTERS, is_new, new_object, row_id, start_at_zero
-from .deltas import ThreadDelta, thread_membership
+from .deltas import ThreadDelta, share_change, thread_membership
 from .flush_check import FLUSH_CHECK
 from .flush_counts import count_flush
 from .flush_plan import (
@@ -253,20 +253,11 @@ def _on_refresh(target: Thread | Board, context: Any, attrs: Any) -> None:
 def _show_move(session: Session, old: Share | None, new: Share | None, *, quiet: bool) -> None:
     if old == new:
         return
-    old_author = old.author if old is not None else None
-    new_author = new.author if new is not None else None
-    if old_author != new_author:
-        _add(session, User, old_author, comment_count=-1)
-        _add(session, User, new_author, comment_count=1)
-    if old and new and (old.thread_id, old.words) == (new.thread_id, new.words):
-        return  # only the author changed
-    if old is not None and new is not None and old.thread_id == new.thread_id:
-        _show_on_thread(session, old.thread_id, ThreadDelta(new.words - old.words), quiet=quiet)
-        return
-    if old is not None:
-        _show_on_thread(session, old.thread_id, ThreadDelta(-old.words, -1), quiet=quiet)
-    if new is not None:
-        _show_on_thread(session, new.thread_id, ThreadDelta(new.words, 1), quiet=quiet)
+    threads, authors = share_change(old, new)
+    for author, comments in authors:
+        _add(session, User, author, comment_count=comments)
+    for thread_id, delta in threads:
+        _show_on_thread(session, thread_id, delta, quiet=quiet)
 
 
 # --- what a comment would write now -------------------------------------------

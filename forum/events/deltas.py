@@ -9,8 +9,12 @@ and how they write it, never in this arithmetic.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from ..words import word_count
+if TYPE_CHECKING:
+    import uuid
+
+    from .flush_plan import Share
 
 
 @dataclass
@@ -22,9 +26,6 @@ class ThreadDelta:
 
     def __bool__(self) -> bool:
         return bool(self.words or self.comments)
-
-    def __neg__(self) -> ThreadDelta:
-        return ThreadDelta(-self.words, -self.comments)
 
     def __iadd__(self, other: ThreadDelta) -> ThreadDelta:
         self.words += other.words
@@ -48,11 +49,27 @@ class BoardDelta:
         return self
 
 
-def contribution(message: str | None) -> ThreadDelta:
-    """What one comment with ``message`` adds to its thread: its words and 1 comment."""
-    return ThreadDelta(words=word_count(message), comments=1)
-
-
 def thread_membership(comment_count: int, sign: int = 1) -> BoardDelta:
     """What a thread holding ``comment_count`` comments adds to (or takes from) its board."""
     return BoardDelta(threads=sign, comments=sign * comment_count)
+
+
+def share_change(
+    old: Share | None, new: Share | None
+) -> tuple[list[tuple[uuid.UUID | None, ThreadDelta]], list[tuple[Any, int]]]:
+    """What a comment's change from share ``old`` to ``new`` (None: no row) does to the
+    counters: (thread, delta) pairs, and (author, comments) pairs. Every strategy counts
+    and shows a change through this one function."""
+    threads: list[tuple[uuid.UUID | None, ThreadDelta]] = []
+    if old is not None and new is not None and old.thread_id == new.thread_id:
+        if new.words != old.words:
+            threads.append((old.thread_id, ThreadDelta(words=new.words - old.words)))
+    else:
+        if old is not None:
+            threads.append((old.thread_id, ThreadDelta(-old.words, -1)))
+        if new is not None:
+            threads.append((new.thread_id, ThreadDelta(new.words, 1)))
+    old_author = old.author if old is not None else None
+    new_author = new.author if new is not None else None
+    authors = [(old_author, -1), (new_author, 1)] if old_author != new_author else []
+    return threads, [(author, n) for author, n in authors if author is not None]

@@ -19,14 +19,10 @@ from sqlalchemy.orm import Session
 from ..models import Board, Thread, User
 from .comment_locks import lock_and_read
 from .copies import is_new, row_id, start_at_zero
-from .deltas import BoardDelta, ThreadDelta, thread_membership
+from .deltas import BoardDelta, ThreadDelta, share_change, thread_membership
 from .flush_check import remember_plan
 from .flush_plan import FlushPlan, Share, plan_flush, thread_key, written_board
 from .parent_updates import ParentUpdates
-
-
-def _share_delta(share: Share, sign: int) -> ThreadDelta:
-    return ThreadDelta(words=sign * share.words, comments=sign)
 
 
 class CounterChanges:
@@ -69,18 +65,11 @@ class CounterChanges:
             self.rows.add_to_user(author.id if isinstance(author, User) else author, comments)
 
     def count_comment(self, old: Share | None, new: Share | None) -> None:
-        old_author = old.author if old is not None else None
-        new_author = new.author if new is not None else None
-        if old_author != new_author:
-            self.add_to_user(old_author, -1)
-            self.add_to_user(new_author, 1)
-        if old is not None and new is not None and old.thread_id == new.thread_id:
-            self.add_to_thread(old.thread_id, ThreadDelta(words=new.words - old.words))
-            return
-        if old is not None:
-            self.add_to_thread(old.thread_id, _share_delta(old, -1))
-        if new is not None:
-            self.add_to_thread(new.thread_id, _share_delta(new, 1))
+        threads, authors = share_change(old, new)
+        for author, comments in authors:
+            self.add_to_user(author, comments)
+        for thread_id, delta in threads:
+            self.add_to_thread(thread_id, delta)
 
 
 def zero_new_parents(session: Session) -> None:
