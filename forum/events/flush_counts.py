@@ -103,17 +103,17 @@ def count_flush(session: Session) -> FlushPlan:
     for comment_write in plan.comments.values():
         changes.count_comment(comment_write.old, comment_write.new())
     for write in plan.threads:
-        thread = write.thread
+        thread_id = row_id(write.thread)  # without loading: the copy may be expired
         if write.inserted:
             # Its comments (all new too) reach the board through add_to_thread.
             changes.add_to_board(write.new_board, thread_membership(0))
         elif write.deleted:
-            changes.rows.thread_leaves_board(thread.id)  # the board its locked row names
-            _cascade(changes, plan, thread.id)
+            changes.rows.thread_leaves_board(thread_id)  # the board its locked row names
+            _cascade(changes, plan, thread_id)
         else:
-            changes.rows.thread_leaves_board(thread.id)
+            changes.rows.thread_leaves_board(thread_id)
             if write.new_board is not None:
-                changes.rows.thread_joins_board(thread.id, write.new_board)
+                changes.rows.thread_joins_board(thread_id, write.new_board)
     changes.rows.apply(session.connection(), session)
     remember_plan(session, plan)
     return plan
