@@ -20,6 +20,8 @@ from typing import Any
 from pyramid.exceptions import ConfigurationError
 
 COUNTER_STRATEGIES = ("attribute", "before_flush", "after_insert")
+#: When the parents' counter UPDATEs are issued: at each flush, or just before the commit.
+COUNTER_APPLY = ("flush", "commit")
 SEARCH_VIEWS = ("live", "materialized")
 SEARCH_REFRESH_RUNNERS = ("inline", "background", "celery")
 
@@ -76,6 +78,7 @@ class ForumSettings:
     """The typed view of the ``forum.*`` settings the application uses."""
 
     counter_strategy: str
+    counter_apply: str
     max_message_chars: int
     session_secret: str
     session_secure: bool
@@ -190,6 +193,7 @@ def _parse(settings: Mapping[str, str]) -> ForumSettings:
         counter_strategy=_choice(
             settings, "forum.counter_strategy", COUNTER_STRATEGIES, "attribute"
         ),
+        counter_apply=_choice(settings, "forum.counter_apply", COUNTER_APPLY, "flush"),
         max_message_chars=_integer(settings, "forum.max_message_chars", 20000),
         session_secret=secret,
         session_secure=secure,

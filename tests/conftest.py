@@ -19,14 +19,14 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session
 
 from alembic import command
-from forum import events
+from forum import counting
 from forum.database import drop_database, ensure_database
 from forum.embedded_postgres import server_url
 
 from .harness import ROOT, TEST_SETTINGS, alembic_config
 from .world import World, make_world
 
-STRATEGY_NAMES = list(events.STRATEGIES)
+STRATEGY_NAMES = list(counting.STRATEGIES)
 
 
 @pytest.fixture(scope="session")
@@ -66,22 +66,22 @@ def engine(database_url: URL) -> Iterator[Engine]:
 @pytest.fixture(autouse=True)
 def _default_counter_strategy() -> None:
     """Tests that do not ask for a strategy run under the default one."""
-    events.use("attribute")
+    counting.use("attribute")
 
 
 @pytest.fixture(autouse=True)
 def _the_flush_plan_is_never_wrong(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
-    """forum.events.flush_check corrects and logs a flush the plan did not foresee:
+    """forum.counters.flush_check corrects and logs a flush the plan did not foresee:
     in the tests that is a failure (the plan must learn the unit of work's rule)."""
     yield
-    surprises = [r for r in caplog.records if r.name == "forum.events.flush_check"]
+    surprises = [r for r in caplog.records if r.name == "forum.counters.flush_check"]
     assert not surprises, [r.getMessage() for r in surprises]
 
 
 @pytest.fixture(params=STRATEGY_NAMES)
 def counter_strategy(request: pytest.FixtureRequest) -> str:
     """Run the test once under each counter strategy."""
-    events.use(request.param)
+    counting.use(request.param)
     return request.param
 
 
@@ -98,7 +98,7 @@ def connection(engine: Engine) -> Iterator[Connection]:
 @pytest.fixture
 def dbsession(connection: Connection) -> Iterator[Session]:
     """A session whose commit/rollback is a SAVEPOINT of the test's transaction."""
-    session = events.CountedSession(bind=connection, join_transaction_mode="create_savepoint")
+    session = counting.CountedSession(bind=connection, join_transaction_mode="create_savepoint")
     yield session
     session.close()
 
@@ -143,7 +143,7 @@ def testapp(app, connection: Connection, request: pytest.FixtureRequest):
     else:
         strategy = TEST_SETTINGS["forum.counter_strategy"]
     # the app's session factory keeps the last strategy installed on it: set it every test
-    events.install(app.registry["dbsession_factory"], strategy)
+    counting.install(app.registry["dbsession_factory"], strategy)
     return TestApp(app, extra_environ={TEST_CONNECTION_KEY: connection})
 
 

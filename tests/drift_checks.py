@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, inspect, text
 from sqlalchemy.orm import Session
 
-from forum.events import CounterBypassError
+from forum.counting import CounterBypassError
 from forum.models import Board, Thread, User
 from forum.reconcile import reconcile
 

@@ -8,7 +8,7 @@ not carry on after a counter bug, which can look much the same, so these are
 never legitimate:
 
 * a counter's ``CHECK (... >= 0)`` constraint firing (``_not_negative``);
-* any exception raised inside a counter strategy's own code (``forum/events/``),
+* any exception raised inside a counter strategy's own code (``forum/counters/``),
   except StaleDataError, which the strategies raise on purpose for a comment or
   thread whose row is gone, and CounterBypassError, the project's deliberate
   refusal of an operation it documents as unsupported (raised before anything
@@ -25,9 +25,9 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError, SAWarning, SQLAlchemyError
 from sqlalchemy.orm.exc import DetachedInstanceError, ObjectDeletedError, StaleDataError
 
-from forum.events import CounterBypassError
+from forum.counting import CounterBypassError
 
-EVENTS_DIR = str(Path(__file__).resolve().parent.parent / "forum" / "events")
+EVENTS_DIR = str(Path(__file__).resolve().parent.parent / "forum" / "counters")
 
 
 def _frames(error: BaseException) -> list[traceback.FrameSummary]:
@@ -55,7 +55,7 @@ def counter_bug(error: BaseException) -> str | None:
     if is_counter_check_violation(error):
         return "a counter's CHECK (>= 0) constraint fired"
     if raised_in_strategy(error) and not isinstance(error, StaleDataError | CounterBypassError):
-        return "raised inside a counter strategy (forum/events)"
+        return "raised inside a counter strategy (forum/counters)"
     if isinstance(error, ObjectDeletedError | DetachedInstanceError) and raised_during_flush(error):
         return "the flush could not read a row it had just written"
     return None

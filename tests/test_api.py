@@ -215,5 +215,5 @@ def test_a_reply_costs_five_statements(forum: Forum, counter_strategy):
     sql = [s for s in log if not s.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]  # the test's
     assert len(sql) == 5, sql
     assert sum(s.startswith("SELECT") for s in sql) == 2, sql  # the user and the thread
-    assert len(log.counter_updates()) + len(log.matching("WITH thread AS")) == 2, sql
+    assert len(log.counter_updates()) + len(log.matching("WITH middle AS")) == 2, sql
     assert_no_drift(forum.connection)

@@ -24,7 +24,7 @@ from pathlib import Path
 import pytest
 from webtest.http import StopableWSGIServer
 
-from forum.events import CountedSession
+from forum.counting import CountedSession
 
 from .factories import TEST_PASSWORD, make_board, make_thread, make_user
 

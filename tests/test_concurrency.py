@@ -19,7 +19,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from forum.events import CountedSession
+from forum.counting import CountedSession
 from forum.models import Comment, Thread
 from forum.outage import is_retryable
 

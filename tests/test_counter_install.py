@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from forum import events
+from forum import counting
 from forum.models import Comment, Thread
 from forum.reconcile import reconcile
 
@@ -23,11 +23,11 @@ def factories(connection: Connection) -> Iterator[tuple[sessionmaker, sessionmak
     made = []
     for name in ("attribute", "after_insert"):
         factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
-        events.install(factory, name)
+        counting.install(factory, name)
         made.append(factory)
     yield tuple(made)
     for factory in made:
-        events.active(factory).uninstall(factory)
+        counting.active(factory).uninstall(factory)
 
 
 @pytest.fixture
@@ -40,8 +40,8 @@ def thread_id(dbsession: Session):
 
 def test_two_factories_keep_their_own_strategies(factories, thread_id, connection):
     with_attribute, with_after_insert = factories
-    assert events.active(with_attribute).name == "attribute"
-    assert events.active(with_after_insert).name == "after_insert"
+    assert counting.active(with_attribute).name == "attribute"
+    assert counting.active(with_after_insert).name == "after_insert"
 
     with with_attribute() as session:
         thread = session.get(Thread, thread_id)
@@ -74,12 +74,12 @@ def test_a_session_of_another_class_counts_nothing(factories, thread_id, connect
 
 def test_uninstalling_removes_every_listener(connection):
     factory = sessionmaker(bind=connection)
-    strategy = events.install(factory, "before_flush")
+    strategy = counting.install(factory, "before_flush")
     on_session = [listener for listener in strategy.listeners if listener.on_session]
     assert all(event.contains(factory.class_, x.identifier, x.fn) for x in on_session)
     assert not any(event.contains(Session, x.identifier, x.fn) for x in on_session)
     strategy.uninstall(factory)
-    assert events.active(factory) is None
+    assert counting.active(factory) is None
     assert not any(event.contains(factory.class_, x.identifier, x.fn) for x in on_session)
     assert strategy.installed_on == set()  # no other class uses it: the guards went too
     assert not any(
@@ -90,10 +90,10 @@ def test_uninstalling_removes_every_listener(connection):
 
 def test_installing_on_a_factory_gives_it_the_guarded_session_class(connection):
     factory = sessionmaker(bind=connection)
-    strategy = events.install(factory, "after_insert")
+    strategy = counting.install(factory, "after_insert")
     try:
-        assert issubclass(factory.class_, events.GuardedSession)
-        with factory() as session, pytest.raises(events.CounterBypassError):
+        assert issubclass(factory.class_, counting.GuardedSession)
+        with factory() as session, pytest.raises(counting.CounterBypassError):
             session.bulk_insert_mappings(Comment, [{"message": "x"}])
     finally:
         strategy.uninstall(factory)

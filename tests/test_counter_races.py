@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,8 +14,8 @@ from sqlalchemy import Connection, Engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
-from forum import events
-from forum.events import CountedSession
+from forum import counting
+from forum.counting import CountedSession
 from forum.models import Comment, Thread
 
 from .counter_helpers import assert_no_drift
@@ -155,4 +156,44 @@ def test_a_delta_and_a_move_lock_threads_in_one_order(committed_engine: Engine, 
 
 def test_strategies_install_cleanly_after_one_another():
     for name in ("after_insert", "before_flush", "attribute", "after_insert"):
-        assert events.use(name).name == name
+        assert counting.use(name).name == name
+
+
+def test_a_delete_waiting_on_a_move_takes_from_the_new_board(
+    committed_engine: Engine, counter_strategy
+):
+    """A moves thread X to an empty board and holds its lock; B deletes a comment of X and
+    waits; A commits. B's comment leaves the board X is on now (the new one).
+
+    One statement could lock X and update its board (a CTE whose RETURNING names the
+    board), but its snapshot predates A's commit: the new board's row as of then has no
+    comments, and PostgreSQL evaluates ``CHECK (comment_count >= 0)`` on that stale row
+    before re-reading it, refusing a correct decrement. Taking away is two statements."""
+    engine = committed_engine
+    with CountedSession(engine) as s:
+        alice = make_user(s)
+        one, empty = make_board(s, "one"), make_board(s, "empty")
+        x = make_thread(s, one, alice, "a b", title="x")
+        reply = Comment(thread=x, author=alice, message="c d e")
+        s.add(reply)
+        s.commit()
+        xid, reply_id, empty_id = x.id, reply.id, empty.id
+
+    mover = CountedSession(engine)
+    mover.get(Thread, xid).board_id = empty_id
+    mover.flush()  # X is locked until the mover commits
+
+    def delete_the_reply() -> None:
+        with CountedSession(engine) as s:
+            s.delete(s.get(Comment, reply_id))
+            s.commit()
+
+    with ThreadPoolExecutor(1) as pool:
+        deleting = pool.submit(delete_the_reply)
+        time.sleep(0.5)  # the delete is waiting for X's lock
+        assert not deleting.done()
+        mover.commit()
+        mover.close()
+        deleting.result(timeout=30)
+    with engine.connect() as connection:
+        assert_no_drift(connection)

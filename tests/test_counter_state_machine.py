@@ -53,7 +53,7 @@ from sqlalchemy import Engine, inspect, select
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.orm import SessionTransaction
 
-from forum.events import CountedSession
+from forum.counting import CountedSession
 from forum.models import Board, Comment, Thread
 
 from .drift_checks import COUNTERS, db_drift, memory_errors
@@ -236,7 +236,7 @@ class CounterMachine(RuleBasedStateMachine):
 
     def void_if_new_board(self, thread: Thread, board: Board) -> None:
         """attribute shows nothing on a new board a persistent thread joins until the flush
-        writes the exact count into its INSERT (documented in forum/events/attribute.py)."""
+        writes the exact count into its INSERT (documented in forum/counters/attribute.py)."""
         if inspect(board).key is None and inspect(thread).key is not None:
             self.memory_promise_void = True
 

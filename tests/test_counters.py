@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from forum.events import CounterBypassError
+from forum.counting import CounterBypassError
 from forum.models import Board, Comment, Thread
 
 from .counter_helpers import (

@@ -31,7 +31,7 @@ import pytest
 from plaster import get_settings
 from sqlalchemy import create_engine, select, text
 
-from forum.events import CountedSession
+from forum.counting import CountedSession
 from forum.models import Comment, Thread
 
 from .factories import TEST_PASSWORD, make_board, make_thread, make_user

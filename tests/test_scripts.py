@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import URL
 
+from forum.counting import CountedSession
 from forum.database import drop_database
-from forum.events import CountedSession
 from forum.models import Board, Thread, User
 
 from .counter_helpers import stored_board, stored_thread

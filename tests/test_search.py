@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Connection, func, insert, text
 from sqlalchemy.orm import Session
 
-from forum.events import CountedSession
+from forum.counting import CountedSession
 from forum.models import Comment
 from forum.search import query as search_query
 

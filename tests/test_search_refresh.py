@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text, update
 
-from forum.events import CountedSession
+from forum.counting import CountedSession
 from forum.models import Board, Comment, SearchRefreshState, Thread
 from forum.search import refresh as refresh_module
 from forum.search import requests as search_refresh

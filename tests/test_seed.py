@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select, text
 
-from forum.events import CountedSession
+from forum.counting import CountedSession
 from forum.models import Board, Comment, Thread
 from forum.reconcile import reconcile
 from forum.seeding.corpus import BROAD_WORD, PHRASE, SELECTIVE_WORD, MarkerRates, message

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pyramid.exceptions import ConfigurationError
 
-from forum import events, main
+from forum import counting, main
 from forum.settings import parse_settings, with_environment
 
 from .harness import TEST_SETTINGS
@@ -70,13 +70,13 @@ def test_unknown_strategy_in_the_environment_stops_the_app(database_url, monkeyp
         main({}, **TEST_SETTINGS)
 
 
-@pytest.mark.parametrize("name", list(events.STRATEGIES))
+@pytest.mark.parametrize("name", list(counting.STRATEGIES))
 def test_the_app_installs_the_chosen_strategy_only(database_url, monkeypatch, name):
     monkeypatch.setenv("FORUM_COUNTER_STRATEGY", name)
     factory = main({}, **TEST_SETTINGS).registry["dbsession_factory"]
-    assert events.active(factory).name == name
-    assert issubclass(factory.class_, events.GuardedSession)
-    others = [s for s in events.STRATEGIES.values() if s.name != name]
+    assert counting.active(factory).name == name
+    assert issubclass(factory.class_, counting.GuardedSession)
+    others = [s for s in counting.STRATEGIES.values() if s.name != name]
     assert not any(strategy.installed(factory) for strategy in others)
 
 

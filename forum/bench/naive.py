@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, update
 from sqlalchemy.orm import Mapper, Session, UOWTransaction
 
-from ..events.strategy import CounterStrategy, Listener
+from ..counters.strategy import CounterStrategy, Listener
 from ..models import Comment, Thread
 from ..words import word_count
 

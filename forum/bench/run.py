@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy import Engine
 
-from .. import events
+from .. import counting
 from .workbench import SCALES, Scale
 from .workloads import Batched, Concurrency, ReadPath, Search, Statements, WriteLatency
 
@@ -24,7 +24,7 @@ class Bench(WriteLatency, Statements, Batched, Concurrency, ReadPath, Search):
 
 def run_bench(engine: Engine, scale: Scale, log: Callable[[str], None]) -> dict:
     """Every workload on ``engine`` (a scratch database); returns the results."""
-    previous = events.active()
+    previous = counting.active()
     bench = Bench(engine, scale, log)
     try:
         world = bench.prepare()
@@ -36,7 +36,7 @@ def run_bench(engine: Engine, scale: Scale, log: Callable[[str], None]) -> dict:
         bench.search(world)
     finally:
         if previous is not None:
-            events.use(previous)
+            counting.use(previous)
     return {
         "scale": scale.__dict__,
         "subjects": [
@@ -49,11 +49,11 @@ def run_bench(engine: Engine, scale: Scale, log: Callable[[str], None]) -> dict:
 def run_search_bench(engine: Engine, scale: Scale, log: Callable[[str], None]) -> dict:
     """The search workload alone (``forum-bench --only search``): two threads of ten
     comments for its writes to go to, then the scale's search sizes."""
-    previous = events.active()
+    previous = counting.active()
     bench = Bench(engine, dataclasses.replace(scale, sizes=(10,), writers=(1,)), log)
     try:
         bench.search(bench.prepare())
     finally:
         if previous is not None:
-            events.use(previous)
+            counting.use(previous)
     return {"scale": scale.__dict__, "subjects": [], "workloads": bench.results}

@@ -19,8 +19,8 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import events
-from ..events.strategy import CounterStrategy
+from .. import counting
+from ..counters.strategy import CounterStrategy
 from ..models import Comment, Thread
 from ..words import word_count
 from .naive import NAIVE_AFTER_INSERT, NAIVE_BEFORE_FLUSH, NAIVE_IN_MEMORY
@@ -55,7 +55,7 @@ class Subject:
 
     def activate(self) -> None:
         if self.strategy is not None:
-            events.use(self.strategy)
+            counting.use(self.strategy)
 
     # Each operation is one transaction; subclasses (below) implement them.
     def create(self, engine: Engine, thread_id, author_id: int, messages: list[str]) -> Outcome:
@@ -83,7 +83,7 @@ class OrmSubject(Subject):
 
         for _ in range(MAX_ATTEMPTS):
             outcome.statements = 0
-            with events.CountedSession(engine) as session:
+            with counting.CountedSession(engine) as session:
                 connection = session.connection()
                 event.listen(connection, "before_cursor_execute", count)
                 try:

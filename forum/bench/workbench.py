@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from .. import events
+from .. import counting
 from ..models import Comment, User
 from ..seeding.corpus import MarkerRates, message
 from ..seeding.load import SeedPlan, analyze, seed
@@ -160,7 +160,7 @@ class Workbench:
             self.engine,
             SeedPlan(threads=len(sizes), comments=sum(sizes), boards=2, sizes=sizes, seed=11),
         )
-        with events.CountedSession(self.engine) as session:
+        with counting.CountedSession(self.engine) as session:
             author_id = session.scalar(select(User.id).order_by(User.id).limit(1))
         if author_id is None:
             raise RuntimeError("seeding made no user")

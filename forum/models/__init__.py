@@ -3,7 +3,7 @@
 ``request.dbsession`` joins the request's transaction (pyramid_tm +
 zope.sqlalchemy): the request commits when the view returns and aborts when it
 raises, and pyramid_retry runs it again after a deadlock, a serialization
-failure or a stale comment (see ``forum.events``).
+failure or a stale comment (see ``forum.counters``).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def includeme(config: Configurator) -> None:
     config.include("pyramid_tm")
     config.include("pyramid_retry")
     # A flush that finds a comment changed or deleted since this request loaded
-    # it (the version check, or forum.events.comment_locks) lost a race with
+    # it (the version check, or forum.counters.row_locks) lost a race with
     # another request: run the whole request again from fresh rows. Deadlocks
     # and serialization failures (SQLSTATE class 40) are marked retryable by
     # zope.sqlalchemy already.

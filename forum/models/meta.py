@@ -54,7 +54,7 @@ def counter_column() -> Mapped[int]:
 
     ``active_history``: assigning one loads the old value first, so a change made
     outside the counter strategy can be recognised and undone
-    (``forum.events.ownership``). The strategies themselves never assign it.
+    (``forum.counters.ownership``). The strategies themselves never assign it.
     """
     return mapped_column(
         Integer, nullable=False, default=0, server_default=text("0"), active_history=True

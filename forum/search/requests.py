@@ -25,9 +25,9 @@ from typing import Any
 from sqlalchemy import Connection, event, update
 from sqlalchemy.orm import Mapper, Session, object_session
 
+from ..counters.history import changed
 from ..models import Base
 from ..models.search_state import SearchRefreshState
-from ..orm_history import changed
 from .runners import RefreshRunner
 
 DIRTY = "forum.search_dirty"

@@ -23,8 +23,10 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection, Engine, insert, text, update
 
+from ..counters.reconcile import set_counters as set_declared
+from ..counting import FORUM_COUNTERS
 from ..database import psycopg2_connection
-from ..models import Board, SearchRefreshState, User
+from ..models import Board, SearchRefreshState, Thread, User
 from ..words import word_count
 from .corpus import MarkerRates, message, title
 
@@ -294,7 +296,8 @@ def seed(
 
 
 def set_counters(connection: Connection, totals: dict) -> None:
-    """One set-based pass: the seeded threads' counters, then every board's and every user's.
+    """One set-based pass: the seeded threads' counters (the words were counted as they were
+    generated), then every other counter the forum declares (boards, users).
 
     Also bumps the search view's generation: the materialized form is stale now.
     """
@@ -317,22 +320,9 @@ def set_counters(connection: Connection, totals: dict) -> None:
             "last_activity_at = t.last_at FROM seeded_totals t WHERE threads.id = t.thread_id"
         )
     )
-    connection.execute(
-        text(
-            "UPDATE boards SET thread_count = coalesce(a.threads, 0), "
-            "comment_count = coalesce(a.comments, 0) "
-            "FROM boards b LEFT JOIN (SELECT board_id, count(*) AS threads, "
-            "sum(comment_count) AS comments FROM threads GROUP BY board_id) a "
-            "ON a.board_id = b.id WHERE boards.id = b.id"
-        )
-    )
-    connection.execute(
-        text(
-            "UPDATE users SET comment_count = coalesce(a.comments, 0) "
-            "FROM users u LEFT JOIN (SELECT author_id, count(*) AS comments FROM comments "
-            "GROUP BY author_id) a ON a.author_id = u.id WHERE users.id = u.id"
-        )
-    )
+    # Every other counter from the declaration, set-based, in lock order (the boards'
+    # comments roll up the threads' counts just set).
+    set_declared(FORUM_COUNTERS, connection, skip=[Thread.word_count, Thread.comment_count])
     connection.execute(
         update(SearchRefreshState).values(generation=SearchRefreshState.generation + 1)
     )

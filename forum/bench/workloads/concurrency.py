@@ -7,9 +7,8 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
-from sqlalchemy import text
-
-from ...words import word_count
+from ...models import Board, Thread
+from ...reconcile import reconcile
 from ..subjects import Subject
 from ..workbench import Workbench, World, percentile, timed
 
@@ -75,53 +74,18 @@ class Concurrency(Workbench):
         }
 
     def _drift(self, subject: Subject, thread_ids: set) -> int:
-        """Counters of ``thread_ids`` (and their boards) that differ from the truth; then repair
-        them, so the next subject starts exact. A subject that keeps no counters (orm_bare,
-        on the forum's own tables) is repaired after too, and counted as 0."""
+        """Counters of ``thread_ids`` (and of every board) that differ from the truth, by
+        ``forum-reconcile``'s own check; then repaired, so the next subject starts exact. A
+        subject that keeps no counters (orm_bare, on the forum's own tables) is repaired
+        after too, and counted as 0; a naive recipe keeps no board counters."""
         if not subject.keeps_counters and subject.schema != "public":
             return 0  # its own tables, without counter columns to repair
-        schema = subject.schema
-        drifted = 0
-        with self.engine.begin() as connection:
-            for thread_id in thread_ids:
-                stored = connection.execute(
-                    text(
-                        f"SELECT word_count, comment_count, board_id FROM {schema}.threads "
-                        "WHERE id = :t"
-                    ),
-                    {"t": thread_id},
-                ).one()
-                messages = (
-                    connection.execute(
-                        text(f"SELECT message FROM {schema}.comments WHERE thread_id = :t"),
-                        {"t": thread_id},
-                    )
-                    .scalars()
-                    .all()
+        with self.engine.connect() as connection:
+            if subject.schema != "public":  # a peer's copy of the tables
+                connection = connection.execution_options(
+                    schema_translate_map={None: subject.schema}
                 )
-                true = (sum(word_count(m) for m in messages), len(messages))
-                drifted += sum(a != b for a, b in zip(stored[:2], true, strict=True))
-                if stored[:2] != true:
-                    connection.execute(
-                        text(
-                            f"UPDATE {schema}.threads SET word_count = :w, comment_count = :c "
-                            "WHERE id = :t"
-                        ),
-                        {"w": true[0], "c": true[1], "t": thread_id},
-                    )
-            boards = connection.execute(
-                text(
-                    f"SELECT b.id, b.comment_count, (SELECT count(*) FROM {schema}.comments c "
-                    f"JOIN {schema}.threads t ON t.id = c.thread_id WHERE t.board_id = b.id) "
-                    f"FROM {schema}.boards b"
-                )
-            ).all()
-            for board_id, stored, true in boards:
-                if subject.kind != "naive" and stored != true:  # the recipe keeps no boards
-                    drifted += 1
-                if stored != true:
-                    connection.execute(
-                        text(f"UPDATE {schema}.boards SET comment_count = :c WHERE id = :b"),
-                        {"c": true, "b": board_id},
-                    )
+            report = reconcile(connection, fix=True, only={Thread: thread_ids, Board: None})
+        kinds = {"thread"} if subject.kind == "naive" else {"thread", "board"}
+        drifted = sum(d.kind in kinds for d in report.drift)
         return drifted if subject.keeps_counters else 0

@@ -11,10 +11,11 @@ import uuid
 from contextlib import closing
 from typing import Any
 
-from sqlalchemy import event, select, text
+from sqlalchemy import event, text
 
-from ... import events
-from ...models import Comment, Thread
+from ... import counting
+from ...models import Board, Comment, Thread, User
+from ...reconcile import reconcile
 from ...search import requests as search_refresh
 from ...search.query import search, shape_for
 from ...search.ranking import ranked_page
@@ -23,7 +24,6 @@ from ...search.runners import BackgroundRunner
 from ...search.views import FORMS
 from ...seeding.corpus import BROAD_WORD, PHRASE, SELECTIVE_WORD
 from ...seeding.load import SeedPlan, analyze, seed
-from ...words import word_count
 from ..workbench import Workbench, World, percentile, summary, timed
 
 
@@ -90,7 +90,7 @@ class Search(Workbench):
                     found = None
                     statements = 0
                     for repeat in range(self.scale.search_repeats + 1):
-                        with events.CountedSession(self.engine) as session:
+                        with counting.CountedSession(self.engine) as session:
                             sent[0] = 0
                             elapsed, found = timed(
                                 lambda q=q, f=form, p=page, s=session: search(
@@ -128,7 +128,7 @@ class Search(Workbench):
                 for _ in range(self.scale.search_repeats):
                     for headlines in (True, False):
                         statement = ranked_page(view, False, page, *shape_for(estimate), headlines)
-                        with events.CountedSession(self.engine) as session:
+                        with counting.CountedSession(self.engine) as session:
                             elapsed, _ = timed(
                                 lambda s=session, st=statement, q=q: s.execute(st, {"q": q}).all()
                             )
@@ -173,34 +173,15 @@ class Search(Workbench):
         return out
 
     def _repair_public(self, connection, thread_ids: set) -> None:
-        for thread_id in thread_ids:
-            messages = (
-                connection.execute(select(Comment.message).where(Comment.thread_id == thread_id))
-                .scalars()
-                .all()
-            )
-            connection.execute(
-                text("UPDATE threads SET word_count = :w, comment_count = :c WHERE id = :t"),
-                {"w": sum(word_count(m) for m in messages), "c": len(messages), "t": thread_id},
-            )
-        connection.execute(
-            text(
-                "UPDATE boards SET comment_count = (SELECT count(*) FROM comments c JOIN threads t "
-                "ON t.id = c.thread_id WHERE t.board_id = boards.id)"
-            )
-        )
-        connection.execute(
-            text(
-                "UPDATE users SET comment_count = "
-                "(SELECT count(*) FROM comments c WHERE c.author_id = users.id)"
-            )
-        )
+        """``forum-reconcile --fix`` on the threads written around the counters, and on
+        every board and user."""
+        reconcile(connection, fix=True, only={Thread: thread_ids, Board: None, User: None})
 
     def _staleness(self, world: World) -> dict:
         """How long a comment stays out of the materialized view under a steady write load."""
         seconds = self.scale.staleness_seconds
         self.log(f"search: staleness of the materialized view under {seconds:.0f}s of writes")
-        events.use("attribute")
+        counting.use("attribute")
         runner = BackgroundRunner(self.engine, debounce=1.0, safety_interval=0)
         runner.start()
         search_refresh.use(runner)
@@ -212,7 +193,7 @@ class Search(Workbench):
 
         def write() -> None:
             while time.monotonic() < stop_writing:
-                with events.CountedSession(self.engine) as session:
+                with counting.CountedSession(self.engine) as session:
                     comment = Comment(
                         thread=session.get(Thread, world.hot),
                         author_id=world.author_id,

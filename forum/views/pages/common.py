@@ -12,7 +12,7 @@ from pyramid.httpexceptions import HTTPBadRequest, HTTPNotFound, HTTPSeeOther
 from pyramid.request import Request
 from sqlalchemy.exc import SQLAlchemyError
 
-from ... import events
+from ... import counting
 from ...models import User
 from ...pagination import InvalidCursor, decode_cursor
 from ...services.reading import Key, PageRequest
@@ -61,7 +61,7 @@ def template_globals(event: BeforeRender) -> None:
         return  # JSON answers show no page chrome (and must not eat a page's flash messages)
     event.setdefault("current_user", current_user(request))
     event.setdefault("csrf_token", LazyCsrfToken(request))
-    strategy = events.active(request.registry["dbsession_factory"])
+    strategy = counting.active(request.registry["dbsession_factory"])
     event.setdefault("counter_strategy", strategy.name if strategy else "none")
     event.setdefault("flash_messages", request.session.pop_flash())
     event.setdefault("errors", {})

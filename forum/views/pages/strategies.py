@@ -13,7 +13,7 @@ from pyramid.request import Request
 from pyramid.response import FileResponse
 from pyramid.view import view_config
 
-from ... import events
+from ... import counting
 from ...search import requests as search_refresh
 
 PLOT_NAME = re.compile(r"[a-z_]+\.png")
@@ -87,7 +87,7 @@ def strategies_page(request: Request) -> dict:
             html,
         )
         rendered = Markup(html)
-    strategy = events.active(request.registry["dbsession_factory"])
+    strategy = counting.active(request.registry["dbsession_factory"])
     return {
         "active": strategy.name if strategy else None,
         "search_view": settings.search_view,

@@ -21,6 +21,8 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
+from .declaration import CounterSet
+
 #: The class attribute naming the strategy installed on a session class.
 STRATEGY_ATTRIBUTE = "counter_strategy"
 
@@ -78,6 +80,8 @@ class CounterStrategy:
 
     name: str
     listeners: tuple[Listener, ...]
+    #: the declaration the listeners keep (None: a bench peer that declares nothing)
+    counters: CounterSet | None = None
     #: session classes this strategy is installed on
     installed_on: set[type[Session]] = field(default_factory=set, repr=False)
     #: the guarded versions of the mapped-class listeners, listened for while installed anywhere
@@ -117,3 +121,10 @@ class CounterStrategy:
 
     def installed(self, target: sessionmaker | type[Session]) -> bool:
         return session_class(target) in self.installed_on
+
+
+def counters_of(session: Session | None) -> CounterSet:
+    """The declaration kept by the strategy installed on ``session``'s class."""
+    strategy = strategy_of(session)
+    assert strategy is not None and strategy.counters is not None, "no counters installed"
+    return strategy.counters

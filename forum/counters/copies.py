@@ -1,19 +1,19 @@
-"""Keeping the session's in-memory copies of threads and boards right.
+"""Keeping the session's in-memory copies of the counted parents right.
 
 When a strategy writes a counter with Core (``UPDATE ... RETURNING``), the
 session's copy of that row is given the returned values with
 ``set_committed_value``, so the request that made the change reads them
-without another SELECT. Three details make that exact:
+without another SELECT. Four details make that exact:
 
 * a row inserted earlier in the same flush is not in the identity map yet:
-  the listeners here remember inserted threads and boards for the flush;
+  the listeners here remember inserted parents for the flush;
 * a parent named only by its key may still be pending in the session (a
   thread created in this transaction): ``new_object`` finds it;
 * a copy refreshed (or loaded) inside a SAVEPOINT that is then rolled back
   must not keep the rolled-back value: every loaded parent's counters are
   expired after any rollback;
-* a thread or board detached and then added back may carry counters its row
-  no longer holds: they are expired as it returns.
+* a parent detached and then added back may carry counters its row no
+  longer holds: they are expired as it returns.
 """
 
 from __future__ import annotations
@@ -26,29 +26,13 @@ from sqlalchemy.orm import Mapper, Session, SessionTransaction, object_session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
-from ..models import Board, Thread, User
-from ..models.board import BOARD_COUNTERS
-from ..models.thread import THREAD_COUNTERS
-from ..models.user import USER_COUNTERS
-from .strategy import Listener
+from .declaration import CounterSet
+from .shares import is_new, row_id
+from .strategy import Listener, counters_of
 
-INSERTED = "forum.inserted_parents"
-COUNTERS: dict[type, tuple[str, ...]] = {
-    Thread: THREAD_COUNTERS,
-    Board: BOARD_COUNTERS,
-    User: USER_COUNTERS,
-}
+INSERTED = "counters.inserted_parents"
 
-
-def is_new(obj: object) -> bool:
-    """Not inserted yet: its counters go into its own INSERT, there is no row to UPDATE."""
-    return inspect(obj).key is None
-
-
-def row_id(obj: Any) -> Any:
-    """An object's primary key without loading anything (it may be expired or detached)."""
-    state = inspect(obj)
-    return state.key[1][0] if state.key is not None else state.dict.get("id")
+__all__ = ["is_new", "row_id"]
 
 
 def new_object(session: Session, cls: type, pk: Any) -> Any:
@@ -56,12 +40,12 @@ def new_object(session: Session, cls: type, pk: Any) -> Any:
     if pk is None:
         return None
     for obj in session.new:
-        if isinstance(obj, cls) and inspect(obj).dict.get("id") == pk:
+        if isinstance(obj, cls) and row_id(obj) == pk:
             return obj
     return None
 
 
-def start_at_zero(obj: Any) -> None:
+def start_at_zero(obj: Any, names: tuple[str, ...]) -> None:
     """A new parent's counters start at 0 (and go into its INSERT), whatever it was given.
 
     Set without reading the old value: the counters have active_history, and a new
@@ -69,7 +53,7 @@ def start_at_zero(obj: Any) -> None:
     no row to load them from.
     """
     state = inspect(obj)
-    for name in COUNTERS[type(obj)]:
+    for name in names:
         if name in state.dict:
             setattr(obj, name, 0)
         else:
@@ -86,12 +70,18 @@ def copy_in_session(session: Session | None, cls: type, pk: Any) -> Any:
     return session.identity_map.get(identity_key(cls, pk))
 
 
-def refresh_copy(session: Session | None, cls: type, pk: Any, values: Mapping[str, Any]) -> None:
+def refresh_copy(
+    session: Session | None,
+    counters: CounterSet,
+    cls: type,
+    pk: Any,
+    values: Mapping[str, Any],
+) -> None:
     """Give the session's copy of the row (if it has one) the counter values just written."""
     copy = copy_in_session(session, cls, pk)
     if copy is None:
         return
-    for name in COUNTERS[cls]:
+    for name in counters.columns(cls):
         if name in values:
             set_committed_value(copy, name, values[name])
 
@@ -99,7 +89,7 @@ def refresh_copy(session: Session | None, cls: type, pk: Any, values: Mapping[st
 def _remember_inserted(mapper: Mapper, connection: Connection, target: Any) -> None:
     session = object_session(target)
     if session is not None:
-        session.info.setdefault(INSERTED, {})[(type(target), target.id)] = target
+        session.info.setdefault(INSERTED, {})[(type(target), row_id(target))] = target
 
 
 def _forget_inserted(session: Session, flush_context: Any) -> None:
@@ -110,26 +100,27 @@ def _expire_counters(session: Session, previous_transaction: SessionTransaction)
     """After a rollback (of a savepoint too), no loaded counter can be trusted: ours were
     set by hand, and any copy loaded inside the rolled-back part saw its UPDATEs. So every
     loaded parent's counters are read again (this touches the session's objects, never a
-    thread's comments)."""
+    parent's children)."""
+    parents = counters_of(session).parents
     for obj in list(session.identity_map.values()):
-        names = COUNTERS.get(type(obj))
+        names = parents.get(type(obj))
         state = inspect(obj)
         if names and state.key and not state.deleted and any(n in state.dict for n in names):
             session.expire(obj, list(names))
 
 
 def _reread_returning_parent(session: Session, obj: object) -> None:
-    """A thread or board added back after being detached carries the counters it had
-    then: other writes (or a rollback) may have changed its row since. Read them again."""
-    if type(obj) in COUNTERS:
-        session.expire(obj, list(COUNTERS[type(obj)]))
+    """A parent added back after being detached carries the counters it had then: other
+    writes (or a rollback) may have changed its row since. Read them again."""
+    names = counters_of(session).parents.get(type(obj))
+    if names:
+        session.expire(obj, list(names))
 
 
-BOOKKEEPING = (
-    Listener(Thread, "after_insert", _remember_inserted),
-    Listener(Board, "after_insert", _remember_inserted),
-    Listener(User, "after_insert", _remember_inserted),
-    Listener(Session, "after_flush_postexec", _forget_inserted),
-    Listener(Session, "after_soft_rollback", _expire_counters),
-    Listener(Session, "detached_to_persistent", _reread_returning_parent),
-)
+def bookkeeping(counters: CounterSet) -> tuple[Listener, ...]:
+    return (
+        *(Listener(cls, "after_insert", _remember_inserted) for cls in counters.lock_order),
+        Listener(Session, "after_flush_postexec", _forget_inserted),
+        Listener(Session, "after_soft_rollback", _expire_counters),
+        Listener(Session, "detached_to_persistent", _reread_returning_parent),
+    )

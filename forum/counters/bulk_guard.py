@@ -1,4 +1,4 @@
-"""Refuse the ORM writes that would change comments or threads behind the counters' back.
+"""Refuse the ORM writes that would change counted rows behind the counters' back.
 
 Three kinds of call write rows without the flush seeing each one:
 
@@ -10,10 +10,15 @@ Three kinds of call write rows without the flush seeing each one:
   changes while the strategies would count all of them.
 
 Rather than guess, each is refused with an error that says what to do. A
-caller that keeps the counters itself (and runs ``forum-reconcile``
+caller that keeps the counters itself (and runs a reconcile with repair
 afterwards) can pass ``execution_options(counters="caller")`` to a bulk
 statement. Core statements on the tables and raw SQL are not ORM statements
-and are not seen here; ``forum-reconcile`` repairs what they do.
+and are not seen here; ``reconcile.reconcile(..., fix=True)`` repairs what they
+do.
+
+The classes whose rows move counters (the item, the middle parent) are refused
+outright; the other parents may be bulk-written as long as their counters are
+left alone.
 """
 
 from __future__ import annotations
@@ -26,21 +31,20 @@ from sqlalchemy.exc import InvalidRequestError
 from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
-from ..models import Board, Comment, Thread, User
-from ..models.board import BOARD_COUNTERS
-from ..models.user import USER_COUNTERS
-from .strategy import Listener
-
-GUARDED = (Comment, Thread)
-#: Classes that may be bulk-written as long as their counters are left alone.
-OWNED = {Board: BOARD_COUNTERS, User: USER_COUNTERS}
+from .declaration import CounterSet
+from .strategy import Listener, strategy_of
 
 ADVICE = (
-    "would bypass the counter strategy and leave threads.word_count/comment_count and "
-    "boards.* wrong. Load the objects and change them through the session instead, or "
-    "pass execution_options(counters='caller') to a bulk statement and run "
-    "forum-reconcile --fix afterwards."
+    "would bypass the counter strategy and leave the counters wrong. Load the objects "
+    "and change them through the session instead, or pass "
+    "execution_options(counters='caller') to a bulk statement and reconcile the counters "
+    "afterwards (forum-reconcile --fix)."
 )
+
+
+def _owned(counters: CounterSet) -> dict[type, tuple[str, ...]]:
+    """Classes that may be bulk-written as long as their counters are left alone."""
+    return {cls: names for cls, names in counters.parents.items() if cls not in counters.children}
 
 
 class CounterBypassError(InvalidRequestError):
@@ -53,10 +57,13 @@ def refuse_bulk_writes(state: ORMExecuteState) -> None:
     if not state.is_orm_statement or state.execution_options.get("counters") == "caller":
         return
     mapper = state.bind_mapper
+    counters = _counters(state.session)
+    if counters is None:
+        return
     verb = "INSERT" if state.is_insert else "UPDATE" if state.is_update else "DELETE"
-    if mapper is not None and issubclass(mapper.class_, GUARDED):
+    if mapper is not None and issubclass(mapper.class_, counters.children):
         raise CounterBypassError(f"ORM bulk {verb} on {mapper.class_.__name__} {ADVICE}")
-    owned = OWNED.get(mapper.class_) if mapper is not None else None
+    owned = _owned(counters).get(mapper.class_) if mapper is not None else None
     if mapper is not None and owned and _sets_counters(state, owned):
         raise CounterBypassError(f"ORM bulk {verb} of {mapper.class_.__name__} counters {ADVICE}")
 
@@ -96,7 +103,18 @@ def refuse_partial_flush(session: Session, flush_context: UOWTransaction, instan
         )
 
 
-def _refuse_legacy(method: str, mapper_or_objects: Any, mappings: Any = ()) -> None:
+def _counters(session: Session) -> CounterSet | None:
+    strategy = strategy_of(session)
+    return strategy.counters if strategy is not None else None
+
+
+def _refuse_legacy(
+    session: Session, method: str, mapper_or_objects: Any, mappings: Any = ()
+) -> None:
+    counters = _counters(session)
+    if counters is None:
+        return
+    owned = _owned(counters)
     if isinstance(mapper_or_objects, type):
         classes = {mapper_or_objects}
     elif hasattr(mapper_or_objects, "class_"):
@@ -106,15 +124,15 @@ def _refuse_legacy(method: str, mapper_or_objects: Any, mappings: Any = ()) -> N
         # What bulk_save_objects would write of the counters: a new row's non-zero ones,
         # a persistent row's changed ones.
         mappings = [
-            {n: 1 for n in OWNED[type(obj)] if _written(obj, n)}
+            {n: 1 for n in owned[type(obj)] if _written(obj, n)}
             for obj in mapper_or_objects
-            if type(obj) in OWNED
+            if type(obj) in owned
         ]
     for cls in classes:
-        if issubclass(cls, GUARDED):
+        if issubclass(cls, counters.children):
             raise CounterBypassError(f"Session.{method}() on {cls.__name__} {ADVICE}")
-        if cls in OWNED and _rows_set_counters(
-            list(mappings), OWNED[cls], inserting=method == "bulk_insert_mappings"
+        if cls in owned and _rows_set_counters(
+            list(mappings), owned[cls], inserting=method == "bulk_insert_mappings"
         ):
             raise CounterBypassError(f"Session.{method}() of {cls.__name__} counters {ADVICE}")
 
@@ -127,26 +145,29 @@ def _written(obj: Any, name: str) -> bool:
 
 
 class GuardedSession(Session):
-    """A session class that refuses the legacy bulk methods for comments and threads
-    (they fire no event); other classes pass through. ``forum.events.install`` gives
-    a session factory this class."""
+    """A session class that refuses the legacy bulk methods for counted rows (they fire
+    no event); other classes pass through. ``install`` gives a session factory this
+    class."""
 
     def bulk_save_objects(self, objects: Iterable[object], *args: Any, **kw: Any) -> None:
         objects = list(objects)
-        _refuse_legacy("bulk_save_objects", objects)
+        _refuse_legacy(self, "bulk_save_objects", objects)
         super().bulk_save_objects(objects, *args, **kw)
 
     def bulk_insert_mappings(self, mapper: Any, mappings: Any, *args: Any, **kw: Any) -> None:
         mappings = list(mappings)
-        _refuse_legacy("bulk_insert_mappings", inspect(mapper), mappings)
+        _refuse_legacy(self, "bulk_insert_mappings", inspect(mapper), mappings)
         super().bulk_insert_mappings(mapper, mappings, *args, **kw)
 
     def bulk_update_mappings(self, mapper: Any, mappings: Any) -> None:
         mappings = list(mappings)
-        _refuse_legacy("bulk_update_mappings", inspect(mapper), mappings)
+        _refuse_legacy(self, "bulk_update_mappings", inspect(mapper), mappings)
         super().bulk_update_mappings(mapper, mappings)
 
 
-REFUSE_BULK_WRITES = Listener(Session, "do_orm_execute", refuse_bulk_writes)
-# ``Session`` here means "the session class the strategy is installed on" (strategy.py).
-GUARDS = (REFUSE_BULK_WRITES, Listener(Session, "before_flush", refuse_partial_flush))
+def guards() -> tuple[Listener, ...]:
+    # ``Session`` here means "the session class the strategy is installed on" (strategy.py).
+    return (
+        Listener(Session, "do_orm_execute", refuse_bulk_writes),
+        Listener(Session, "before_flush", refuse_partial_flush),
+    )
