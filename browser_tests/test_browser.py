@@ -17,8 +17,8 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 from webtest.http import StopableWSGIServer
 
-from forum import events
-from forum.events import CountedSession
+from forum import counting
+from forum.counting import CountedSession
 from tests.factories import add_comment, make_board, make_thread, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -42,7 +42,7 @@ def server(app, committed_engine, request: pytest.FixtureRequest):
     """The app on a real HTTP server; with the strategy the test asks for, if it asks."""
     if "counter_strategy" in request.fixturenames:
         strategy = request.getfixturevalue("counter_strategy")
-        events.install(app.registry["dbsession_factory"], strategy)
+        counting.install(app.registry["dbsession_factory"], strategy)
     with CountedSession(committed_engine) as session:
         make_board(session, "general", "General discussion")
         session.commit()
