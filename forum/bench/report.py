@@ -46,12 +46,18 @@ def _ratios(value: float | None, floor: float | None, bare: float | None) -> str
     return f" ({', '.join(parts)})" if parts else ""
 
 
+def _with_extra(order: list[str], data: dict) -> list[str]:
+    """``order``, then the subjects only this workload ran (the strategies with
+    forum.counter_apply = commit), in the order they appear."""
+    return [*order, *(name for name in data if name not in order)]
+
+
 def _contention(concurrency: dict, order: list[str]) -> list[str]:
     """Hot-thread throughput as a share of the same subject's spread throughput."""
     hot, spread = concurrency["results"]["hot"], concurrency["results"]["spread"]
     writers = concurrency["writers"]
     rows = []
-    for name in order:
+    for name in _with_extra(order, hot):
         cells = []
         for n in writers:
             h = hot.get(name, {}).get(str(n), {}).get("throughput")
@@ -194,7 +200,7 @@ def _markdown(result: dict) -> list[str]:
             "",
         ]
         rows = []
-        for name in order:
+        for name in _with_extra(order, data):
             by_writers = data[name]
             row = [name]
             for n in writers:
@@ -253,6 +259,7 @@ def _markdown(result: dict) -> list[str]:
 PALETTE = [
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
     "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+    "#393b79", "#637939", "#8c6d31",
 ]  # fmt: skip
 
 
@@ -263,6 +270,10 @@ def subject_colours(result: dict) -> dict[str, str]:
     whose order depends on the order lines are drawn in (which differs per panel).
     """
     names = [s["name"] for s in result["subjects"]]
+    for by_subject in (
+        result.get("workloads", {}).get("concurrency", {}).get("results", {}).values()
+    ):
+        names += [name for name in by_subject if name not in names]  # the (commit) subjects
     return {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(names)}
 
 

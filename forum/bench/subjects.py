@@ -52,10 +52,12 @@ class Subject:
     small_only: bool = False  # too slow for big threads (it grows with the thread)
     keeps_counters: bool = True
     strategy: CounterStrategy | str | None = None
+    #: forum.counter_apply: when the parents' UPDATEs are issued (flush or commit)
+    apply: str = "flush"
 
     def activate(self) -> None:
         if self.strategy is not None:
-            counting.use(self.strategy)
+            counting.use(self.strategy, self.apply)
 
     # Each operation is one transaction; subclasses (below) implement them.
     def create(self, engine: Engine, thread_id, author_id: int, messages: list[str]) -> Outcome:
@@ -314,6 +316,21 @@ class SingleStatementSubject(SqlSubject):
 #: No listeners at all: the JSON API's ORM work with nothing kept, the yardstick for what
 #: the strategies themselves cost (their time as a ratio to this one).
 ORM_BARE = CounterStrategy("orm_bare", ())
+
+
+def commit_subjects() -> list[Subject]:
+    """The three strategies with ``forum.counter_apply = commit``: measured where it
+    matters, on hot rows (the concurrency workload)."""
+    return [
+        OrmSubject(
+            f"{name} (commit)",
+            "strategy",
+            f"{name}, the parents' UPDATEs kept for the commit",
+            strategy=name,
+            apply="commit",
+        )
+        for name in ("attribute", "before_flush", "after_insert")
+    ]
 
 
 def all_subjects() -> list[Subject]:

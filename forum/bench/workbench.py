@@ -23,7 +23,7 @@ from ..seeding.corpus import MarkerRates, message
 from ..seeding.load import SeedPlan, analyze, seed
 from ..words import word_count
 from .peers import copy_thread_to_peers, create_peer_schemas
-from .subjects import Subject, all_subjects
+from .subjects import Subject, all_subjects, commit_subjects
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,8 @@ class Workbench:
         self.rng = random.Random(seed_)
         self.rates = MarkerRates.for_corpus(10_000)
         self.subjects = all_subjects()
+        #: the strategies with forum.counter_apply = commit (the concurrency workload)
+        self.commit_subjects = commit_subjects()
         self.results: dict = {}
 
     # --- set-up -----------------------------------------------------------------------

@@ -21,13 +21,15 @@ class Concurrency(Workbench):
         # start exact, so any drift below is the subject's own.
         for subject in self.subjects:
             self._drift(subject, {world.target, world.hot, *world.spread})
+        # The strategies again with forum.counter_apply = commit, interleaved with the rest.
+        candidates = [*self.subjects, *self.commit_subjects]
         results: dict = {"hot": {}, "spread": {}}
         for writers in self.scale.writers:
             for target in ("hot", "spread"):
                 self.log(f"concurrency: {writers} writer(s), {target}")
                 order = [
                     s
-                    for s in self.subjects
+                    for s in candidates
                     if s.kind != "naive" or writers <= self.scale.naive_max_writers
                 ]
                 self.rng.shuffle(order)
