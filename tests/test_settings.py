@@ -32,6 +32,7 @@ def test_environment_overrides_the_ini_file():
             "choose one of: attribute, before_flush, after_insert",
         ),
         ("forum.counter_strategy", "", "choose one of: attribute, before_flush, after_insert"),
+        ("forum.counter_apply", "later", "choose one of: flush, commit"),
         (
             "forum.max_message_chars",
             "lots",
@@ -133,3 +134,14 @@ def test_a_script_says_it_in_one_line_before_touching_the_database(tmp_path):
         ), script
         assert done.stdout == ""
     assert not pgdata.exists()  # no server was started, no migration ran
+
+
+def test_counter_apply_reaches_the_apps_session_factory():
+    """forum.counter_apply = commit: the app's sessions keep the parents' writes for the
+    commit (forum/counters/at_commit.py)."""
+    from forum.counters.at_commit import APPLY_ATTRIBUTE
+
+    app = main({}, **{**TEST_SETTINGS, "forum.counter_apply": "commit"})
+    factory = app.registry["dbsession_factory"]
+    assert getattr(factory.class_, APPLY_ATTRIBUTE) == "commit"
+    assert counting.active(factory).name == TEST_SETTINGS["forum.counter_strategy"]
