@@ -3,15 +3,13 @@
 Everything is generated from the one declaration (``forum.counting``) by
 ``forum.counters.reconcile``: the truth queries (a thread's words through the
 one ``word_count`` function, streamed), the batches locked in the writers'
-order, and the repair.
+order, and the repair. ``reconcile(connection, fix=..., batch=..., on_drift=...,
+only=...)`` checks every thread, board and user counter.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
-
-from sqlalchemy import Connection
+from functools import partial
 
 from .counters.reconcile import Drift, Report
 from .counters.reconcile import reconcile as reconcile_counters
@@ -19,16 +17,4 @@ from .counting import FORUM_COUNTERS
 
 __all__ = ["Drift", "Report", "reconcile"]
 
-
-def reconcile(
-    connection: Connection,
-    *,
-    fix: bool = False,
-    batch: int = 1000,
-    on_drift: Callable[[Drift], None] | None = None,
-    only: dict[type, Iterable[Any] | None] | None = None,
-) -> Report:
-    """Check (and with ``fix`` repair) every thread, board and user counter."""
-    return reconcile_counters(
-        FORUM_COUNTERS, connection, fix=fix, batch=batch, on_drift=on_drift, only=only
-    )
+reconcile = partial(reconcile_counters, FORUM_COUNTERS)
