@@ -22,7 +22,7 @@ run: $(VENV)/.installed
 # tests/test_cluster.py needs HAProxy and redis-server: installed here when missing and we
 # may (root, or sudo without a password); otherwise that one test is skipped and says why.
 test: $(VENV)/.installed
-	-@$(MAKE) --no-print-directory cluster-deps SUDO="sudo -n" 2>/dev/null
+	-@$(MAKE) --no-print-directory cluster-deps SUDO="$(if $(IS_ROOT),,sudo -n)" 2>/dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The forum as deployed on one machine: WEB waitress processes behind HAProxy on
@@ -34,7 +34,8 @@ cluster: $(VENV)/.installed cluster-deps
 	$(BIN)/forum-cluster $(CLUSTER_INI) --web $(WEB) --port $(or $(FORUM_PORT),6543)
 
 # Debian's haproxy and redis-server, installed only when missing (a fresh machine has neither).
-SUDO ?= $(if $(filter 0,$(shell id -u)),,sudo)
+IS_ROOT := $(filter 0,$(shell id -u))
+SUDO ?= $(if $(IS_ROOT),,sudo)
 cluster-deps:
 	@command -v haproxy >/dev/null 2>&1 && command -v redis-server >/dev/null 2>&1 || \
 	  { $(SUDO) apt-get update -qq && \
