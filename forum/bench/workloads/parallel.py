@@ -83,7 +83,7 @@ class Parallel(Workbench):
         with database_url(self.engine.url.render_as_string(hide_password=False)):
             for mode in MODES:
                 flag = {"forum.parallel_queries": str(mode == "parallel").lower()}
-                apps[mode] = build({}, **base, **flag)
+                apps[mode] = build({}, **{**base, **flag})
         try:
             results: dict = {
                 "comments": scale.comments,
