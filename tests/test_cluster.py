@@ -370,3 +370,21 @@ def test_the_cluster_under_mixed_writes(cluster: Cluster):
         assert missing == [], "the materialized search view did not catch up"
     finally:
         engine.dispose()
+
+
+def test_a_killed_web_process_is_replaced_and_the_balancer_routes_around_it(cluster: Cluster):
+    state = json.loads((cluster.folder / "state.json").read_text())
+    victim = state["web"]["web1"]
+    os.kill(victim["pid"], signal.SIGKILL)
+    client = Client(cluster.url)
+    # meanwhile the balancer sends everything to the process still standing
+    answers = [client.call("GET", "/api/boards") for _ in range(20)]
+    assert [status for status, _, _ in answers] == [200] * 20
+    # and the supervisor starts web1 again, on its own port
+    own = f"http://127.0.0.1:{victim['port']}/api/boards"
+    deadline = time.monotonic() + 60
+    while client.call("GET", "", base=own)[0] != 200:
+        assert time.monotonic() < deadline, "web1 was not started again"
+        time.sleep(0.2)
+    said = (cluster.folder / "forum-cluster.log").read_text()
+    assert f"web1 (pid {victim['pid']}) exited with -9: restarting" in said

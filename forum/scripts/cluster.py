@@ -41,10 +41,22 @@ BIN = Path(sys.executable).parent
 
 
 def haproxy_config(port: int, web_ports: list[int]) -> str:
-    """HAProxy in front of the web processes: HTTP, round robin, health-checked."""
-    servers = "\n".join(
-        f"    server web{n} 127.0.0.1:{p} check inter 1s fall 2 rise 1"
-        for n, p in enumerate(web_ports, start=1)
+    """HAProxy in front of the web processes: HTTP, round robin, health-checked.
+
+    Reads and writes go to the same processes through two backends that differ in
+    one thing: a read whose process died before answering is sent again to
+    another (``empty-response``), a write is not (it may have committed: only
+    its answer can say, so the client gets the 502 and checks). Both retry a
+    connection that never reached a process, which is always safe.
+    """
+    names = [f"web{n}" for n in range(1, len(web_ports) + 1)]
+    checked = "\n".join(
+        f"    server {name} 127.0.0.1:{p} check inter 1s fall 2 rise 1"
+        for name, p in zip(names, web_ports, strict=True)
+    )
+    tracked = "\n".join(
+        f"    server {name} 127.0.0.1:{p} track web/{name}"
+        for name, p in zip(names, web_ports, strict=True)
     )
     return f"""# Written by forum-cluster; rewritten at every start.
 global
@@ -54,9 +66,8 @@ defaults
     mode http
     option forwardfor
     option http-server-close
-    # A request refused by a process that just died is sent to another one.
     retries 2
-    option redispatch
+    option redispatch 1
     timeout connect 5s
     timeout client 60s
     timeout server 60s
@@ -64,6 +75,7 @@ defaults
 
 frontend forum
     bind 127.0.0.1:{port}
+    use_backend reads if METH_GET
     default_backend web
 
 backend web
@@ -71,7 +83,13 @@ backend web
     option httpchk GET /static/forum.css
     http-check expect status 200
     http-response set-header X-Forum-Backend %[srv_name]
-{servers}
+{checked}
+
+backend reads
+    balance roundrobin
+    retry-on conn-failure empty-response
+    http-response set-header X-Forum-Backend %[srv_name]
+{tracked}
 """
 
 
@@ -254,6 +272,9 @@ def main(argv: list[str] | None = None) -> int:
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
+    except (RuntimeError, TimeoutError) as error:  # a child that would not start: say which
+        say(f"{error} (logs in {logs}/)")
+        return 1
     finally:
         say("stopping")
         cluster.stop()
