@@ -7,7 +7,7 @@ from pyramid.request import Request
 from pyramid.view import view_config
 
 from ... import parallel
-from ...authorization import DELETE, REPLY, DeferredThreadResource, existing_thread
+from ...authorization import DELETE, REPLY, DeferredThreadResource, Missing, existing_thread
 from ...models import Thread
 from ...services import posting, reading
 from ...services.errors import InvalidField, NotFound
@@ -42,8 +42,7 @@ def thread_page(request: Request) -> dict:
     want = page_request(request)
     thread_id = reading.parse_uuid(context.key)
     if thread_id is None:
-        existing_thread(None, context.key)
-    assert thread_id is not None
+        raise Missing("thread", context.key)
     found = parallel.read_all(
         request,
         {
