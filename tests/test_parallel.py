@@ -23,7 +23,7 @@ from forum.events import CountedSession
 from forum.parallel import ParallelReader
 from forum.services import reading
 
-from .factories import add_comment, make_board, make_thread, make_user
+from .factories import TEST_PASSWORD, add_comment, make_board, make_thread, make_user
 from .harness import TEST_SETTINGS
 
 pytestmark = pytest.mark.concurrency
@@ -58,6 +58,7 @@ def forum_data(committed_engine) -> dict:
             add_comment(session, long, bob if n % 2 else alice, f"comment number {n} says hello")
         make_thread(session, general, bob, "a short thread", title="Short")
         make_thread(session, help_, alice, "help me please", title="Question")
+        make_user(session, "mod", role="moderator")
         session.commit()
         return {"long": long.id}
 
@@ -97,6 +98,19 @@ def test_every_page_equals_its_serial_twin(apps, forum_data):
     same_page(apps, f"/t/{uuid.uuid4()}")
     same_page(apps, "/t/not-an-id")
     same_page(apps, f"/t/{long}?after=garbage")
+
+
+def test_a_moderator_sees_the_same_pages(apps, forum_data):
+    """Signed in, the pages carry edit, move and delete links for every comment."""
+    pages = {}
+    for parallel, app in apps.items():
+        browser = TestApp(app)
+        browser.post_json("/api/session", {"username": "mod", "password": TEST_PASSWORD})
+        pages[parallel] = [
+            main_part(browser.get(path).text) for path in ("/", f"/t/{forum_data['long']}")
+        ]
+    assert pages[True] == pages[False]
+    assert "Move</a>" in pages[True][1]
 
 
 def test_the_board_index_of_an_empty_forum(apps, committed_engine):
