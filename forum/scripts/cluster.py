@@ -35,7 +35,7 @@ from pyramid.paster import get_appsettings
 from ..database import resolve_database_url
 from ..settings import with_environment
 from .common import check_settings, ini_parser
-from .processes import Child, free_port, wait_until
+from .processes import Child, free_port, redis_answers, wait_until
 
 BIN = Path(sys.executable).parent
 
@@ -132,8 +132,7 @@ def require(program: str) -> str:
 class Cluster:
     """The children, in start order; stopped in reverse."""
 
-    def __init__(self, log: Path) -> None:
-        self.logs = log
+    def __init__(self) -> None:
         self.children: list[Child] = []
 
     def add(self, child: Child) -> Child:
@@ -182,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         say(f"forum-initialize-db failed; see {init.log_path}")
         return 1
 
-    cluster = Cluster(logs)
+    cluster = Cluster()
     stopping = False
 
     def stop(signum: int, _frame: FrameType | None) -> None:
@@ -192,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGHUP, stop)
     try:
-        redis_url = args.redis_url
-        if redis_url is None:
+        broker_url = cache_url = args.redis_url
+        if args.redis_url is None:
             redis_port = free_port()
             (args.folder / "redis").mkdir(exist_ok=True)
             cluster.add(
@@ -204,17 +203,20 @@ def main(argv: list[str] | None = None) -> int:
                     logs / "redis.log",
                 )
             )
-            redis_url = f"redis://127.0.0.1:{redis_port}/0"
-            wait_until(lambda: _redis_answers(redis_port), 30, "redis-server")
+            # The broker's queue and the cache in two databases: neither can flush the other.
+            broker_url = f"redis://127.0.0.1:{redis_port}/0"
+            cache_url = f"redis://127.0.0.1:{redis_port}/1"
+            wait_until(lambda: redis_answers(redis_port), 30, "redis-server")
 
         env.update(
             FORUM_INI=ini,
             FORUM_SEARCH_VIEW="materialized",
             FORUM_SEARCH_REFRESH="celery",
-            FORUM_CELERY_BROKER_URL=redis_url,
-            # The cache (issue 9's other half) on the same Redis; ignored until it lands.
+            FORUM_CELERY_BROKER_URL=broker_url,
+            # The cache (forum.cache) on the same Redis: every process sees one cache, and
+            # the invalidations of all. (An app without forum.cache ignores both.)
             FORUM_CACHE_BACKEND="redis",
-            FORUM_CACHE_URL=redis_url,
+            FORUM_CACHE_URL=cache_url,
         )
         worker = cluster.add(
             Child(
@@ -256,7 +258,8 @@ def main(argv: list[str] | None = None) -> int:
         state = {
             "url": f"http://127.0.0.1:{args.port}",
             "web": {w.name: {"port": int(w.env["FORUM_PORT"]), "pid": w.pid} for w in webs},
-            "redis_url": redis_url,
+            "broker_url": broker_url,
+            "cache_url": cache_url,
             "database_url": url.render_as_string(hide_password=True),
             "pids": {c.name: c.pid for c in cluster.children},
         }
@@ -279,17 +282,6 @@ def main(argv: list[str] | None = None) -> int:
         say("stopping")
         cluster.stop()
     return 0
-
-
-def _redis_answers(port: int) -> bool:
-    import socket
-
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-            s.sendall(b"PING\r\n")
-            return s.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
 
 
 if __name__ == "__main__":

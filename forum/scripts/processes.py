@@ -45,6 +45,16 @@ def answers(url: str) -> bool:
         return False
 
 
+def redis_answers(port: int) -> bool:
+    """True once a Redis on the loopback ``port`` answers PING (no client library needed)."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+            connection.sendall(b"PING\r\n")
+            return connection.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
 class Child:
     """One supervised command; ``ready_url`` (if any) answers once it serves."""
 
