@@ -30,6 +30,7 @@ def main(global_config: dict[str, str], **ini_settings: str) -> Callable:
         config.include(".security")
         config.include(".security_headers")
         config.include(".models")
+        config.include(".parallel")
         config.include(".counting")
         config.include(".search")
         config.include(".routes")

@@ -96,6 +96,32 @@ class ThreadResource(Resource):
         ]
 
 
+class DeferredThreadResource(ThreadResource):
+    """``/t/{id}``'s context: the id, with its thread read only when first asked for.
+
+    The thread page reads the thread beside its comments (``forum.parallel``), so
+    its context must not read it first. Reading needs no permission, so the ACL
+    (the same as any thread's) never needs the row.
+    """
+
+    def __init__(self, request: Request, key: str) -> None:
+        self.key = key
+        self._request = request
+        self._thread: Thread | None = None
+
+    @property
+    def thread(self) -> Thread:
+        if self._thread is None:
+            self._thread = existing_thread(
+                reading.thread_by_id(self._request.dbsession, self.key), self.key
+            )
+        return self._thread
+
+    @thread.setter
+    def thread(self, value: Thread) -> None:
+        self._thread = value
+
+
 class CommentResource(Resource):
     refusals = {
         EDIT: "Only the comment's author or a moderator may change it.",
@@ -126,12 +152,21 @@ def board_factory(request: Request) -> BoardResource:
     return BoardResource(board)
 
 
-def thread_factory(request: Request) -> ThreadResource:
-    key = request.matchdict["id"]
-    thread = reading.thread_by_id(request.dbsession, key)
+def existing_thread(thread: Thread | None, key: str) -> Thread:
+    """``thread``, or the 404 for the thread ``key`` names."""
     if thread is None:
         raise Missing("thread", key)
-    return ThreadResource(thread)
+    return thread
+
+
+def thread_factory(request: Request) -> ThreadResource:
+    key = request.matchdict["id"]
+    return ThreadResource(existing_thread(reading.thread_by_id(request.dbsession, key), key))
+
+
+def thread_page_factory(request: Request) -> DeferredThreadResource:
+    """The thread page's context: its view reads the thread (see DeferredThreadResource)."""
+    return DeferredThreadResource(request, request.matchdict["id"])
 
 
 def comment_factory(request: Request) -> CommentResource:

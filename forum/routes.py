@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pyramid.config import Configurator
 
-from .authorization import board_factory, comment_factory, thread_factory
+from .authorization import board_factory, comment_factory, thread_factory, thread_page_factory
 
 
 def includeme(config: Configurator) -> None:
@@ -17,7 +17,7 @@ def includeme(config: Configurator) -> None:
     config.add_route("home", "/")
     config.add_route("board", "/b/{slug}", factory=board_factory)
     config.add_route("board.new_thread", "/b/{slug}/threads", factory=board_factory)
-    config.add_route("thread", "/t/{id}", factory=thread_factory)
+    config.add_route("thread", "/t/{id}", factory=thread_page_factory)
     config.add_route("thread.reply", "/t/{id}/reply", factory=thread_factory)
     config.add_route("thread.delete", "/t/{id}/delete", factory=thread_factory)
     config.add_route("comment.edit", "/c/{id}/edit", factory=comment_factory)

@@ -97,6 +97,8 @@ class ForumSettings:
     signin_window_seconds: int
     signin_first_delay_seconds: int
     signin_max_delay_seconds: int
+    parallel_queries: bool = False
+    parallel_workers: int = 4
 
 
 def _choice(settings: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
@@ -218,4 +220,6 @@ def _parse(settings: Mapping[str, str]) -> ForumSettings:
         signin_window_seconds=_integer(settings, "forum.signin_window_seconds", 900),
         signin_first_delay_seconds=first_delay,
         signin_max_delay_seconds=max_delay,
+        parallel_queries=_boolean(settings, "forum.parallel_queries", False),
+        parallel_workers=_integer(settings, "forum.parallel_workers", 4),
     )

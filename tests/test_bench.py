@@ -107,3 +107,34 @@ def test_forum_bench_only_search_writes_its_own_report(tmp_path: Path, database_
     for forms in search["queries"][size].values():
         assert {f["statements"] for f in forms.values()} == {2}
     assert "| broad page 5 |" in markdown and "statements per search" in markdown
+
+
+def test_forum_bench_only_parallel_writes_its_own_report(tmp_path: Path, database_url):
+    out = tmp_path / "results"
+    result = subprocess.run(
+        [
+            str(BIN / "forum-bench"),
+            str(ROOT / "development.ini"),
+            "--tiny",
+            "--only",
+            "parallel",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (out / "report.md").exists()  # the full report is left alone
+    parallel = json.loads((out / "parallel-report.json").read_text())["workloads"]["parallel"]
+    assert set(parallel["latency"]) == {
+        "board index",
+        "thread, first page",
+        "thread, middle page",
+        "thread, last page",
+    }
+    for figures in parallel["latency"].values():
+        assert figures["serial"]["n"] == figures["parallel"]["n"] > 0
+    markdown = (out / "parallel-report.md").read_text()
+    assert "## Verdict" in markdown and "| thread, middle page |" in markdown

@@ -46,6 +46,9 @@ def test_environment_overrides_the_ini_file():
         ("forum.signin_window_seconds", "soon", "is not a whole number"),
         ("forum.signin_max_delay_seconds", "-5", "must be at least 1"),
         ("forum.signin_first_delay_seconds", "600", "must not exceed"),
+        ("forum.parallel_queries", "sometimes", "choose one of: true, false"),
+        ("forum.parallel_workers", "0", "forum.parallel_workers = 0 must be at least 1"),
+        ("forum.parallel_workers", "many", "is not a whole number"),
     ],
 )
 def test_a_wrong_value_stops_start_up(name, value, message):
@@ -53,6 +56,22 @@ def test_a_wrong_value_stops_start_up(name, value, message):
         parse_settings({"forum.session_secret": "s", name: value})
     assert name in str(raised.value)
     assert message in str(raised.value)
+
+
+def test_parallel_queries_are_off_unless_asked_for():
+    assert not parse_settings({"forum.session_secret": "s"}).parallel_queries
+    on = parse_settings(
+        with_environment(
+            {"forum.session_secret": "s"},
+            {"FORUM_PARALLEL_QUERIES": "true", "FORUM_PARALLEL_WORKERS": "3"},
+        )
+    )
+    assert (on.parallel_queries, on.parallel_workers) == (True, 3)
+
+
+def test_an_unknown_setting_is_ignored():
+    # FORUM_CACHE_BACKEND and friends from other deployments must not stop start-up
+    parse_settings(with_environment({"forum.session_secret": "s"}, {"FORUM_SOMETHING_NEW": "x"}))
 
 
 def test_production_refuses_the_development_secret():

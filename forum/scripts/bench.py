@@ -1,10 +1,11 @@
-"""forum-bench INI [--quick] [--out DIR] [--only search]: the strategy comparison, measured.
+"""forum-bench INI [--quick] [--out DIR] [--only WORKLOAD]: the strategy comparison, measured.
 
 Creates a scratch database beside the configured one (its name + "_bench"),
 migrates it, runs every workload under every strategy and peer, alternating,
 and writes report.md, report.json and PNG plots to DIR (bench/results/).
 With --only search it runs the search workload alone and writes
-search-report.md and search-report.json instead (the full report stays).
+search-report.md and search-report.json instead (the full report stays);
+--only parallel runs serial against parallel page reads into parallel-report.md.
 The scratch database is dropped afterwards (--keep keeps it).
 """
 
@@ -25,9 +26,11 @@ from sqlalchemy import create_engine
 from alembic import command
 
 from ..bench.machine import describe
+from ..bench.parallel_report import write_parallel_report
 from ..bench.report import write_report
 from ..bench.run import SCALES, run_bench, run_search_bench
 from ..bench.search_report import write_search_report
+from ..bench.workloads.parallel import run_parallel_bench
 from ..database import drop_database, ensure_database, resolve_database_url
 from ..settings import parse_settings, with_environment
 from .common import check_settings, ini_parser
@@ -45,8 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(
         "--only",
-        choices=["search"],
-        help="run one workload alone, into its own report (search-report.md)",
+        choices=["search", "parallel"],
+        help="run one workload alone, into its own report (search-report.md, parallel-report.md)",
     )
     args = parser.parse_args(argv)
     scale = SCALES["tiny" if args.tiny else "quick" if args.quick else "full"]
@@ -76,14 +79,23 @@ def main(argv: list[str] | None = None) -> int:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
         log(f"scratch database {scratch.database} ready ({scale.name} scale)")
-        result = (run_search_bench if args.only == "search" else run_bench)(engine, scale, log)
+        if args.only == "parallel":
+            from .. import main as build_app
+
+            app_settings = {k: v for k, v in settings.items() if isinstance(v, str)}
+            result = run_parallel_bench(engine, scale.name, log, app_settings, build_app)
+        else:
+            result = (run_search_bench if args.only == "search" else run_bench)(engine, scale, log)
         result.update(
             command="forum-bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
             generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             seconds=time.monotonic() - started,
             machine=describe(engine),
         )
-        files = (write_search_report if args.only == "search" else write_report)(result, args.out)
+        writer = {"search": write_search_report, "parallel": write_parallel_report}.get(
+            args.only or "", write_report
+        )
+        files = writer(result, args.out)
     finally:
         engine.dispose()
         if not args.keep:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
 
-from sqlalchemy import Select, exists, select, tuple_
+from sqlalchemy import Select, exists, func, select, true, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from ..models import Board, Comment, Thread, User
@@ -142,10 +142,67 @@ def board_threads(session: Session, board: Board, want: PageRequest) -> Page[Thr
 
 def thread_comments(session: Session, thread: Thread, want: PageRequest) -> Page[Comment]:
     """A thread's comments in the order they were written."""
+    return comments_of(session, thread.id, want)
+
+
+def comments_of(session: Session, thread_id: uuid.UUID, want: PageRequest) -> Page[Comment]:
+    """A page of the comments of the thread ``thread_id`` (the thread need not be loaded:
+    the thread page reads it beside this, see ``forum.parallel``)."""
     query = (
-        select(Comment).where(Comment.thread_id == thread.id).options(joinedload(Comment.author))
+        select(Comment).where(Comment.thread_id == thread_id).options(joinedload(Comment.author))
     )
     return keyset_page(session, query, (Comment.created_at, Comment.id), want)
+
+
+def latest_threads(session: Session, limit: int = 10) -> list[Thread]:
+    """The ``limit`` threads with the most recent activity, on any board.
+
+    Each board's newest ``limit`` come from its own (board, last activity) index
+    (a LATERAL join), and the newest of those are kept: the work grows with the
+    number of boards, not of threads, and needs no index of its own.
+    """
+    recent = (
+        select(Thread.id, Thread.last_activity_at)
+        .where(Thread.board_id == Board.id)
+        .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+        .limit(limit)
+        .lateral("recent")
+    )
+    newest = (
+        select(recent.c.id)
+        .select_from(Board)
+        .join(recent, true())
+        .order_by(recent.c.last_activity_at.desc(), recent.c.id.desc())
+        .limit(limit)
+    )
+    return list(
+        session.scalars(
+            select(Thread)
+            .where(Thread.id.in_(newest))
+            .options(joinedload(Thread.board), joinedload(Thread.author))
+            .order_by(Thread.last_activity_at.desc(), Thread.id.desc())
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Totals:
+    threads: int
+    comments: int
+    members: int
+
+
+def totals(session: Session) -> Totals:
+    """The whole forum's threads and comments (from the boards' counters) and members."""
+    members = select(func.count()).select_from(User).scalar_subquery()
+    threads, comments, people = session.execute(
+        select(
+            func.coalesce(func.sum(Board.thread_count), 0),
+            func.coalesce(func.sum(Board.comment_count), 0),
+            members,
+        )
+    ).one()
+    return Totals(int(threads), int(comments), int(people))
 
 
 def user_by_name(session: Session, name: str) -> User | None:

@@ -6,6 +6,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
+from ... import parallel
 from ...authorization import START_THREAD
 from ...models import Board
 from ...models.thread import TITLE_MAX_CHARS
@@ -21,7 +22,11 @@ BOARD = "forum:templates/board.jinja2"
 
 @view_config(route_name="home", request_method="GET", renderer="forum:templates/boards.jinja2")
 def home(request: Request) -> dict:
-    return {"boards": reading.boards(request.dbsession)}
+    """Three independent reads (``forum.parallel``): boards, latest threads, totals."""
+    return parallel.read_all(
+        request,
+        {"boards": reading.boards, "latest": reading.latest_threads, "totals": reading.totals},
+    )
 
 
 def board_from_route(request: Request) -> Board:

@@ -6,11 +6,12 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from ...authorization import DELETE, REPLY
+from ... import parallel
+from ...authorization import DELETE, REPLY, DeferredThreadResource, Missing, existing_thread
 from ...models import Thread
 from ...services import posting, reading
 from ...services.errors import InvalidField, NotFound
-from ...services.reading import PageRequest
+from ...services.reading import Page, PageRequest
 from ...services.text import check_text
 from .common import PAGE_SIZE, form_error, page_request
 from .paging import position
@@ -23,9 +24,12 @@ def thread_from_route(request: Request) -> Thread:
     return request.context.thread
 
 
-def thread_context(request: Request, thread: Thread, want: PageRequest) -> dict:
+def thread_context(
+    request: Request, thread: Thread, want: PageRequest, page: Page | None = None
+) -> dict:
     """The thread, one page of its comments, and where that page is (from the counter)."""
-    page = reading.thread_comments(request.dbsession, thread, want)
+    if page is None:
+        page = reading.thread_comments(request.dbsession, thread, want)
     path = request.route_path("thread", id=thread.id)
     where = position(request, path, page, want, thread.comment_count, PAGE_SIZE)
     return {"thread": thread, "page": page, "position": where}
@@ -33,8 +37,21 @@ def thread_context(request: Request, thread: Thread, want: PageRequest) -> dict:
 
 @view_config(route_name="thread", request_method="GET", renderer=THREAD)
 def thread_page(request: Request) -> dict:
-    thread = thread_from_route(request)
-    return thread_context(request, thread, page_request(request))
+    """The header and the page of comments are independent reads (``forum.parallel``)."""
+    context: DeferredThreadResource = request.context
+    want = page_request(request)
+    thread_id = reading.parse_uuid(context.key)
+    if thread_id is None:
+        raise Missing("thread", context.key)
+    found = parallel.read_all(
+        request,
+        {
+            "thread": lambda session: reading.thread_by_id(session, context.key),
+            "page": lambda session: reading.comments_of(session, thread_id, want),
+        },
+    )
+    context.thread = existing_thread(found["thread"], context.key)
+    return thread_context(request, context.thread, want, page=found["page"])
 
 
 @view_config(route_name="thread.reply", request_method="POST", renderer=THREAD, permission=REPLY)
