@@ -61,7 +61,17 @@ def test_forum_bench_quick_writes_a_complete_report(tmp_path: Path, database_url
     assert all(
         set(counts) == {"create", "edit", "move", "delete"} for counts in statements.values()
     )
-    for name in ("attribute", "before_flush", "after_insert", "floor", "trigger"):
+    # Issue 8's statement goal: create, edit and delete at no more statements than the floor.
+    for name in ("attribute", "before_flush", "after_insert"):
+        for operation in ("create", "edit", "delete"):
+            assert statements[name][operation] <= statements["floor"][operation], (
+                name,
+                operation,
+                statements[name],
+                statements["floor"],
+            )
+    strategies = ("attribute", "before_flush", "after_insert")
+    for name in (*strategies, *(f"{s} (commit)" for s in strategies), "floor", "trigger"):
         hot = report["workloads"]["concurrency"]["results"]["hot"][name]
         assert all(cell["drift"] == 0 for cell in hot.values()), (name, hot)
     assert report["machine"]["cores"] >= 1
