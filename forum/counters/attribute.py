@@ -31,7 +31,8 @@ ORM bulk statements are refused (``bulk_guard``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,9 @@ class Memory:
     hints: dict[Any, Any] = field(default_factory=dict)
     #: set while a flush runs: the flush's own key copies are not changes
     flushing: bool = False
+    #: set while undoing (expire, refresh, expunge, rollback) or re-attaching: read
+    #: nothing from the database, touch only loaded values (``reading_nothing``)
+    quiet: bool = False
 
 
 def _memory(session: Session) -> Memory:
@@ -112,6 +116,19 @@ def _memory(session: Session) -> Memory:
 
 def _forget(session: Session, *args: Any) -> None:
     session.info.pop(MEMORY, None)
+
+
+@contextmanager
+def reading_nothing(session: Session) -> Iterator[None]:
+    """Expire, refresh, expunge, rollback, an object re-attached: these events run where
+    no SQL may, so memory is updated from loaded values only; what cannot be shown
+    is right after the next flush."""
+    memory = _memory(session)
+    before, memory.quiet = memory.quiet, True
+    try:
+        yield
+    finally:
+        memory.quiet = before
 
 
 # --- showing a change on the parents -------------------------------------------
@@ -158,7 +175,7 @@ def _loaded(session: Session, cls: type, pk: Any) -> Any:
     return hint or new_object(session, cls, pk) or session.identity_map.get(identity_key(cls, pk))
 
 
-def _middle_shown(session: Session, middle: Any, *, quiet: bool) -> MiddleShown | None:
+def _middle_shown(session: Session, middle: Any) -> MiddleShown | None:
     """Where memory shows ``middle``; None when its parent is not known without a SELECT."""
     edge = counters_of(session).middle_edge
     assert edge is not None
@@ -169,7 +186,7 @@ def _middle_shown(session: Session, middle: Any, *, quiet: bool) -> MiddleShown 
             row_parent = None  # counted on its parent once it joins the session
         elif edge.key in state.dict or edge.key in state.committed_state:
             row_parent = state.committed_state.get(edge.key, state.dict.get(edge.key))
-        elif quiet or state.session_id != session.hash_key:
+        elif _memory(session).quiet or state.session_id != session.hash_key:
             return None  # not readable now (a detached middle still being attached)
         else:
             row_parent = committed_value(middle, edge.key)  # the middle is in the session
@@ -177,9 +194,7 @@ def _middle_shown(session: Session, middle: Any, *, quiet: bool) -> MiddleShown 
     return shown[state]
 
 
-def _show_middle_on(
-    session: Session, middle: Any, shown: MiddleShown, parent: ParentRef, *, quiet: bool
-) -> None:
+def _show_middle_on(session: Session, middle: Any, shown: MiddleShown, parent: ParentRef) -> None:
     """Move ``middle`` (one middle row and what it rolls up) to ``parent`` in memory."""
     if parent == shown.parent:
         return
@@ -189,7 +204,7 @@ def _show_middle_on(
     if shown.parent is None or shown.parent == shown.row_parent:
         # Its counts as shown now; later changes to it follow it (_show_on_middle).
         sources = [source for source, _ in edge.rollups()]
-        if quiet and any(s not in inspect(middle).dict for s in sources):
+        if _memory(session).quiet and any(s not in inspect(middle).dict for s in sources):
             return  # nothing known to move: right after the flush
         shown.carried = {s: getattr(middle, s) for s in sources}
     for target, sign in ((shown.parent, -1), (parent, 1)):
@@ -197,7 +212,7 @@ def _show_middle_on(
     shown.parent = parent
 
 
-def _show_on_middle(session: Session, key: Any, change: dict[str, int], *, quiet: bool) -> None:
+def _show_on_middle(session: Session, key: Any, change: dict[str, int]) -> None:
     counters = counters_of(session)
     edge = counters.middle_edge
     assert edge is not None
@@ -207,7 +222,7 @@ def _show_on_middle(session: Session, key: Any, change: dict[str, int], *, quiet
     if not roll:
         return
     sources = {source: change[source] for source, _ in edge.rollups() if change.get(source)}
-    shown = _middle_shown(session, middle, quiet=quiet) if middle is not None else None
+    shown = _middle_shown(session, middle) if middle is not None else None
     if shown is None:  # its parent is learned when the middle is loaded (_on_load)
         add_into(_memory(session).unrouted.setdefault(key, {}), sources)
         return
@@ -232,7 +247,8 @@ def _on_load(target: Any, context: Any, attrs: Any = None) -> None:
         _show_on_copy(session, target, loaded)
     counters = counters_of(session)
     if type(target) in counters.middles and key[1][0] in memory.unrouted:
-        shown = _middle_shown(session, target, quiet=True)
+        with reading_nothing(session):
+            shown = _middle_shown(session, target)
         if shown is not None:
             sources = memory.unrouted.pop(key[1][0])
             add_into(shown.carried, sources)
@@ -240,13 +256,13 @@ def _on_load(target: Any, context: Any, attrs: Any = None) -> None:
             _add(session, counters.middle_edge.parent, shown.parent, rolled_up(counters, sources))
 
 
-def _show_move(session: Session, old: Share | None, new: Share | None, *, quiet: bool) -> None:
+def _show_move(session: Session, old: Share | None, new: Share | None) -> None:
     if old == new:
         return
     counters = counters_of(session)
     for edge, parent, change in share_change(counters, old, new):
         if edge is counters.main_edge:
-            _show_on_middle(session, parent, change, quiet=quiet)
+            _show_on_middle(session, parent, change)
         else:
             _add(session, edge.parent, parent, change)
 
@@ -255,7 +271,7 @@ def _show_move(session: Session, old: Share | None, new: Share | None, *, quiet:
 
 
 def _row_share(counters: CounterSet, item: Any, *, quiet: bool) -> Share | None:
-    """The share the item's row holds (None for a new item, or quiet and unknown)."""
+    """The share the item's row holds (None for a new item, or, reading nothing, unknown)."""
     state = inspect(item)
     if state.key is None:
         return None
@@ -311,14 +327,11 @@ def _resync(
     item: Any,
     key: str | None = None,
     value: Any = _NOT_SET,
-    *,
-    quiet: bool = False,
 ) -> None:
     """Make memory show the share ``item`` would write now.
 
-    ``quiet`` (expire, refresh, expunge, rollback): read nothing from the
-    database, touch only loaded values; what cannot be shown is right after
-    the next flush.
+    Under ``reading_nothing`` only loaded values are read; what cannot be shown
+    is right after the next flush.
     """
     if session is None:
         return
@@ -333,14 +346,14 @@ def _resync(
             row, shown = memory.items[state]
         else:
             try:
-                row = _row_share(counters_of(session), item, quiet=quiet)
+                row = _row_share(counters_of(session), item, quiet=memory.quiet)
             except ObjectDeletedError:
                 return  # its row is gone (another delete): the flush will say so, not memory
             if row is None and state.key is not None:
-                return  # quiet, and nothing shown for it yet: nothing to take back
+                return  # reading nothing, and nothing shown for it yet: nothing to take back
             shown = row
         now = _pending_share(session, item, row, key, value)
-        _show_move(session, shown, now, quiet=quiet)
+        _show_move(session, shown, now)
     memory.items[state] = (row, now)
 
 
@@ -352,10 +365,10 @@ def _resync_middle(session: Session, middle: Any, parent: Any = _NOT_SET) -> Non
     assert edge is not None
     with session.no_autoflush:
         try:
-            shown = _middle_shown(session, middle, quiet=False)
+            shown = _middle_shown(session, middle)
             ref = written_parent_ref(middle, edge) if parent is _NOT_SET else parent_ref(parent)
-            assert shown is not None  # not quiet: the row's parent is read if need be
-            _show_middle_on(session, middle, shown, ref, quiet=False)
+            assert shown is not None  # not reading_nothing: the row's parent is read if need be
+            _show_middle_on(session, middle, shown, ref)
         except ObjectDeletedError:
             return  # its row is gone (another delete): the flush will say so, not memory
 
@@ -372,7 +385,8 @@ def _take_back_middle(session: Session, middle: Any, *, leaving: bool) -> None:
     edge = counters_of(session).middle_edge
     assert edge is not None
     if leaving or not (changed(middle, edge.relationship) or changed(middle, edge.key)):
-        _show_middle_on(session, middle, shown, shown.row_parent, quiet=True)
+        with reading_nothing(session):
+            _show_middle_on(session, middle, shown, shown.row_parent)
     if leaving:
         del memory.middles[inspect(middle)]
 
@@ -418,7 +432,8 @@ def object_returned(session: Session, obj: object) -> None:
     """detached -> persistent (``session.add`` of a detached object): its unflushed change
     shows again, from loaded values only (its related objects are still being attached)."""
     if isinstance(obj, counters_of(session).item):
-        _resync(session, obj, quiet=True)
+        with reading_nothing(session):
+            _resync(session, obj)
 
 
 def _start_from_zero(session: Session, parent: Any) -> None:
@@ -454,7 +469,8 @@ def object_left(session: Session, obj: object) -> None:
     state = inspect(obj)
     if isinstance(obj, counters.item) and state in memory.items:
         row, shown = memory.items.pop(state)
-        _show_move(session, shown, row, quiet=True)
+        with reading_nothing(session):
+            _show_move(session, shown, row)
     elif type(obj) in counters.middles:
         _take_back_middle(session, obj, leaving=True)
 
@@ -468,7 +484,8 @@ def changes_discarded(target: Any, *args: Any) -> None:
     if isinstance(target, counters_of(session).item):
         memory = session.info.get(MEMORY)
         if memory is not None and inspect(target) in memory.items:  # else: it shows its row
-            _resync(session, target, quiet=True)
+            with reading_nothing(session):
+                _resync(session, target)
     else:
         _take_back_middle(session, target, leaving=False)
 
