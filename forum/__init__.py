@@ -31,6 +31,7 @@ def main(global_config: dict[str, str], **ini_settings: str) -> Callable:
         config.include(".security_headers")
         config.include(".models")
         config.include(".events")
+        config.include(".cache")
         config.include(".search")
         config.include(".routes")
         config.include(".views")

@@ -16,6 +16,8 @@ from typing import Generic, TypeVar
 from sqlalchemy import Select, exists, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
+from ..cache import keys
+from ..cache.orm import from_cache
 from ..models import Board, Comment, Thread, User
 from .accounts import USERNAME_PATTERN
 
@@ -42,6 +44,11 @@ class PageRequest:
     at: Key | None = None
     last: bool = False
 
+    @property
+    def first(self) -> bool:
+        """The first page: the one a list's link leads to, and the one worth caching."""
+        return not (self.after or self.before or self.at or self.last)
+
 
 def parse_uuid(value: str) -> uuid.UUID | None:
     try:
@@ -57,9 +64,16 @@ def keyset_page(
     want: PageRequest,
     *,
     newest_first: bool = False,
+    cache_first: tuple[str, str] | None = None,
 ) -> Page:
-    """One page of ``query`` in ``order`` (ascending, or descending with ``newest_first``)."""
+    """One page of ``query`` in ``order`` (ascending, or descending with ``newest_first``).
+
+    ``cache_first`` (scope, name) lets a read-only request take the first page
+    from the cache (``forum.cache``); other pages are always read.
+    """
     key = tuple_(*order)
+    if cache_first is not None and want.first:
+        query = query.execution_options(**from_cache(*cache_first))
 
     def later(cursor: Key):  # rows that come after ``cursor`` in display order
         return key < tuple_(*cursor) if newest_first else key > tuple_(*cursor)
@@ -101,20 +115,29 @@ def keyset_page(
 
 
 def boards(session: Session) -> list[Board]:
-    return list(session.scalars(select(Board).order_by(Board.title, Board.id)))
+    query = select(Board).order_by(Board.title, Board.id)
+    return list(session.scalars(query, execution_options=from_cache(keys.BOARDS, "list")))
 
 
 def board_by_slug(session: Session, slug: str) -> Board | None:
     if "\x00" in slug:  # PostgreSQL text cannot hold one: no board has it
         return None
-    return session.scalars(select(Board).where(Board.slug == slug)).one_or_none()
+    cached = from_cache(keys.BOARDS, f"slug:{slug}")
+    return session.scalars(
+        select(Board).where(Board.slug == slug), execution_options=cached
+    ).one_or_none()
 
 
 def thread_by_id(session: Session, raw_id: str) -> Thread | None:
     thread_id = parse_uuid(raw_id)
     if thread_id is None:
         return None
-    return session.get(Thread, thread_id, options=[joinedload(Thread.board)])
+    return session.get(
+        Thread,
+        thread_id,
+        options=[joinedload(Thread.board)],
+        execution_options=from_cache(keys.thread(thread_id), "header"),
+    )
 
 
 def comment_by_id(session: Session, raw_id: str, *, for_update: bool = False) -> Comment | None:
@@ -134,18 +157,33 @@ def comment_by_id(session: Session, raw_id: str, *, for_update: bool = False) ->
 
 def board_threads(session: Session, board: Board, want: PageRequest) -> Page[Thread]:
     """A board's threads, most recent activity first."""
-    query = select(Thread).where(Thread.board_id == board.id).options(joinedload(Thread.author))
+    query = select(Thread).where(Thread.board_id == board.id).options(_author(Thread.author))
     return keyset_page(
-        session, query, (Thread.last_activity_at, Thread.id), want, newest_first=True
+        session,
+        query,
+        (Thread.last_activity_at, Thread.id),
+        want,
+        newest_first=True,
+        cache_first=(keys.board(board.id), f"threads:first:{want.limit}"),
     )
 
 
 def thread_comments(session: Session, thread: Thread, want: PageRequest) -> Page[Comment]:
     """A thread's comments in the order they were written."""
-    query = (
-        select(Comment).where(Comment.thread_id == thread.id).options(joinedload(Comment.author))
+    query = select(Comment).where(Comment.thread_id == thread.id).options(_author(Comment.author))
+    return keyset_page(
+        session,
+        query,
+        (Comment.created_at, Comment.id),
+        want,
+        cache_first=(keys.thread(thread.id), f"comments:first:{want.limit}"),
     )
-    return keyset_page(session, query, (Comment.created_at, Comment.id), want)
+
+
+def _author(relationship: InstrumentedAttribute):
+    """The author's name only: lists show no more, and a cached page then holds no
+    password hash, nor a copy of the member's row that could be merged over theirs."""
+    return joinedload(relationship).load_only(User.id, User.username)
 
 
 def user_by_name(session: Session, name: str) -> User | None:
