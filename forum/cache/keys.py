@@ -1,9 +1,10 @@
 """Cache keys: a scope's generation, and values stored under it.
 
 A *scope* is what one write makes stale as a whole: the board index
-(``boards``), one board (``board:<id>``), one thread (``thread:<id>``), the
-search results (``search``). Each value is stored under its scope's current
-*generation*, a random token kept in the cache itself::
+(``boards``), one board (``board:<slug>``, the key its page is found by), one
+thread (``thread:<id>``), the search results (``search``). Each value is
+stored under its scope's current *generation*, a random token kept in the
+cache itself::
 
     thread:<id>@<generation>:comments:first:50
 
@@ -24,8 +25,8 @@ BOARDS = "boards"
 SEARCH = "search"
 
 
-def board(board_id: uuid.UUID | int | str) -> str:
-    return f"board:{board_id}"
+def board(slug: str) -> str:
+    return f"board:{slug}"
 
 
 def thread(thread_id: uuid.UUID | str) -> str:

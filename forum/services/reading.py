@@ -122,7 +122,7 @@ def boards(session: Session) -> list[Board]:
 def board_by_slug(session: Session, slug: str) -> Board | None:
     if "\x00" in slug:  # PostgreSQL text cannot hold one: no board has it
         return None
-    cached = from_cache(keys.BOARDS, f"slug:{slug}")
+    cached = from_cache(keys.board(slug), "row")
     return session.scalars(
         select(Board).where(Board.slug == slug), execution_options=cached
     ).one_or_none()
@@ -164,7 +164,7 @@ def board_threads(session: Session, board: Board, want: PageRequest) -> Page[Thr
         (Thread.last_activity_at, Thread.id),
         want,
         newest_first=True,
-        cache_first=(keys.board(board.id), f"threads:first:{want.limit}"),
+        cache_first=(keys.board(board.slug), f"threads:first:{want.limit}"),
     )
 
 
