@@ -1,10 +1,13 @@
-"""forum-bench INI [--quick] [--out DIR] [--only search]: the strategy comparison, measured.
+"""forum-bench INI [--quick] [--out DIR] [--only search|cache]: the strategy comparison, measured.
 
 Creates a scratch database beside the configured one (its name + "_bench"),
 migrates it, runs every workload under every strategy and peer, alternating,
 and writes report.md, report.json and PNG plots to DIR (bench/results/).
 With --only search it runs the search workload alone and writes
-search-report.md and search-report.json instead (the full report stays).
+search-report.md and search-report.json instead (the full report stays);
+with --only cache the read cache workload alone (uncached, memory, Redis:
+pages hit and miss, throughput, the write's cost), into cache-report.md and
+cache-report.json.
 The scratch database is dropped afterwards (--keep keeps it).
 """
 
@@ -24,9 +27,10 @@ from sqlalchemy import create_engine
 
 from alembic import command
 
+from ..bench.cache_report import write_cache_report
 from ..bench.machine import describe
 from ..bench.report import write_report
-from ..bench.run import SCALES, run_bench, run_search_bench
+from ..bench.run import SCALES, run_bench, run_cache_bench, run_search_bench
 from ..bench.search_report import write_search_report
 from ..database import drop_database, ensure_database, resolve_database_url
 from ..settings import parse_settings, with_environment
@@ -45,8 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(
         "--only",
-        choices=["search"],
-        help="run one workload alone, into its own report (search-report.md)",
+        choices=["search", "cache"],
+        help="run one workload alone, into its own report (search-report.md, cache-report.md)",
     )
     args = parser.parse_args(argv)
     scale = SCALES["tiny" if args.tiny else "quick" if args.quick else "full"]
@@ -76,14 +80,20 @@ def main(argv: list[str] | None = None) -> int:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
         log(f"scratch database {scratch.database} ready ({scale.name} scale)")
-        result = (run_search_bench if args.only == "search" else run_bench)(engine, scale, log)
+        if args.only == "cache":
+            result = run_cache_bench(engine, scale, log, dict(get_appsettings(args.config_uri)))
+        else:
+            result = (run_search_bench if args.only == "search" else run_bench)(engine, scale, log)
         result.update(
             command="forum-bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
             generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
             seconds=time.monotonic() - started,
             machine=describe(engine),
         )
-        files = (write_search_report if args.only == "search" else write_report)(result, args.out)
+        writer = {"search": write_search_report, "cache": write_cache_report}.get(
+            args.only or "", write_report
+        )
+        files = writer(result, args.out)
     finally:
         engine.dispose()
         if not args.keep:
