@@ -4,6 +4,8 @@
 * ``keys``: scopes and generations, the scheme that makes invalidation exact.
 * ``store``: ``Cache``, reading and invalidating, and an outage that fails nothing.
 * ``orm``: ORM reads answered from the cache (``do_orm_execute``), GET requests only.
+* ``rows``: the plain rows cached lists hold (merging fifty ORM objects costs more
+  than reading them again).
 * ``invalidation``: what a flush made stale, invalidated after the commit.
 
 What is cached: the board list, a board (by slug) and its first page of threads,

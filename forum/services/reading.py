@@ -9,6 +9,7 @@ most one EXISTS probe for a "previous" link.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -17,7 +18,8 @@ from sqlalchemy import Select, exists, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from ..cache import keys
-from ..cache.orm import from_cache
+from ..cache.orm import cache_of, from_cache
+from ..cache.rows import CommentRow, ThreadRow
 from ..models import Board, Comment, Thread, User
 from .accounts import USERNAME_PATTERN
 
@@ -64,16 +66,9 @@ def keyset_page(
     want: PageRequest,
     *,
     newest_first: bool = False,
-    cache_first: tuple[str, str] | None = None,
 ) -> Page:
-    """One page of ``query`` in ``order`` (ascending, or descending with ``newest_first``).
-
-    ``cache_first`` (scope, name) lets a read-only request take the first page
-    from the cache (``forum.cache``); other pages are always read.
-    """
+    """One page of ``query`` in ``order`` (ascending, or descending with ``newest_first``)."""
     key = tuple_(*order)
-    if cache_first is not None and want.first:
-        query = query.execution_options(**from_cache(*cache_first))
 
     def later(cursor: Key):  # rows that come after ``cursor`` in display order
         return key < tuple_(*cursor) if newest_first else key > tuple_(*cursor)
@@ -155,34 +150,56 @@ def comment_by_id(session: Session, raw_id: str, *, for_update: bool = False) ->
     )
 
 
-def board_threads(session: Session, board: Board, want: PageRequest) -> Page[Thread]:
-    """A board's threads, most recent activity first."""
+def board_threads(
+    session: Session, board: Board, want: PageRequest
+) -> Page[Thread] | Page[ThreadRow]:
+    """A board's threads, most recent activity first.
+
+    A read-only request takes the first page from the cache, as plain rows
+    (``forum.cache.rows``); other pages are always read.
+    """
     query = select(Thread).where(Thread.board_id == board.id).options(_author(Thread.author))
-    return keyset_page(
-        session,
-        query,
-        (Thread.last_activity_at, Thread.id),
-        want,
-        newest_first=True,
-        cache_first=(keys.board(board.slug), f"threads:first:{want.limit}"),
+
+    def read() -> Page[Thread]:
+        order = (Thread.last_activity_at, Thread.id)
+        return keyset_page(session, query, order, want, newest_first=True)
+
+    cache = cache_of(session)
+    if cache is None or not want.first:
+        return read()
+    return cache.value(
+        keys.board(board.slug), f"threads:first:{want.limit}", lambda: rows(read(), ThreadRow.of)
     )
 
 
-def thread_comments(session: Session, thread: Thread, want: PageRequest) -> Page[Comment]:
-    """A thread's comments in the order they were written."""
+def thread_comments(
+    session: Session, thread: Thread, want: PageRequest
+) -> Page[Comment] | Page[CommentRow]:
+    """A thread's comments in the order they were written (first page: as ``board_threads``)."""
     query = select(Comment).where(Comment.thread_id == thread.id).options(_author(Comment.author))
-    return keyset_page(
-        session,
-        query,
-        (Comment.created_at, Comment.id),
-        want,
-        cache_first=(keys.thread(thread.id), f"comments:first:{want.limit}"),
+
+    def read() -> Page[Comment]:
+        return keyset_page(session, query, (Comment.created_at, Comment.id), want)
+
+    cache = cache_of(session)
+    if cache is None or not want.first:
+        return read()
+    return cache.value(
+        keys.thread(thread.id), f"comments:first:{want.limit}", lambda: rows(read(), CommentRow.of)
     )
+
+
+R = TypeVar("R")
+
+
+def rows(page: Page[T], snapshot: Callable[[T], R]) -> Page[R]:
+    """``page`` with its items as plain rows, for the cache."""
+    return Page([snapshot(item) for item in page.items], page.next_key, page.prev_key)
 
 
 def _author(relationship: InstrumentedAttribute):
-    """The author's name only: lists show no more, and a cached page then holds no
-    password hash, nor a copy of the member's row that could be merged over theirs."""
+    """The author's name only: lists show no more, and the member's own row is then
+    never loaded with a partial (or, through the cache, stale) copy over it."""
     return joinedload(relationship).load_only(User.id, User.username)
 
 
