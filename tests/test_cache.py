@@ -284,3 +284,16 @@ def test_the_bench_report_is_rendered_once_until_the_file_changes(
     (tmp_path / "report.md").write_text("# Second, longer\n")
     assert "Second" in forum.browser.get("/strategies").text
     assert len(rendered) == 2
+
+
+def test_rows_repaired_outside_the_session_name_their_scopes(dbsession: Session):
+    from forum.cache.invalidation import scopes_of_rows
+
+    alice = make_user(dbsession, "alice")
+    one, two = make_board(dbsession, "one"), make_board(dbsession, "two")
+    thread = make_thread(dbsession, one, alice, "words", title="T")
+    dbsession.flush()
+    # forum-reconcile's drift names rows by their ids as text.
+    found = scopes_of_rows(dbsession.connection(), {str(thread.id)}, {str(two.id)})
+    assert found == {keys.BOARDS, keys.thread(thread.id), keys.board("one"), keys.board("two")}
+    assert scopes_of_rows(dbsession.connection(), [], []) == set()

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import Connection, event, inspect, select
 from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.orm.util import identity_key
 
@@ -130,6 +130,22 @@ def stale_scopes(session: Session, old: Iterable[tuple[str, Any]] = ()) -> set[s
         *(keys.thread(t) for t in threads),
         *(keys.board(s) for s in slugs),
     }
+
+
+def scopes_of_rows(
+    connection: Connection, thread_ids: Iterable[Any], board_ids: Iterable[Any]
+) -> set[str]:
+    """The scopes of rows written outside the app's sessions (``forum-reconcile --fix``)."""
+    thread_ids, board_ids = list(thread_ids), list(board_ids)
+    if not thread_ids and not board_ids:
+        return set()
+    of_threads = select(threads_table.c.board_id).where(threads_table.c.id.in_(thread_ids))
+    slugs = connection.execute(
+        select(boards_table.c.slug).where(
+            boards_table.c.id.in_(board_ids) | boards_table.c.id.in_(of_threads)
+        )
+    ).scalars()
+    return {keys.BOARDS, *(keys.thread(t) for t in thread_ids), *(keys.board(s) for s in slugs)}
 
 
 def install(session_factory: sessionmaker, cache: Cache) -> None:
