@@ -99,8 +99,8 @@ def cache_tables(cache: dict) -> list[str]:
         "",
         "One comment per transaction through the app's session factory (the thread "
         "loaded, the comment added, the commit): with a cache, the flush also notes "
-        "the stale scopes and the commit renews their generations (one `SET` of "
-        "several keys).",
+        "the stale scopes and the commit renews their generations (one round trip to "
+        "the cache for all of them).",
         "",
     ]
     rows = []
