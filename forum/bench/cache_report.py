@@ -98,9 +98,9 @@ def cache_tables(cache: dict) -> list[str]:
         "### What invalidation adds to a write",
         "",
         "One comment per transaction through the app's session factory (the thread "
-        "loaded, the comment added, the commit): with a cache, the flush also notes "
-        "the stale scopes and the commit renews their generations (one round trip to "
-        "the cache for all of them).",
+        "loaded with its board, as a reply's route does, the comment added, the "
+        "commit): with a cache, the flush also notes the stale scopes and the commit "
+        "renews their generations (one round trip to the cache for all of them).",
         "",
     ]
     rows = []

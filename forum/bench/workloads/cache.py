@@ -27,6 +27,7 @@ from webob import Request, Response
 from ...cache import keys
 from ...models import Board, Comment, Thread, User
 from ...seeding.load import SeedPlan, analyze, seed
+from ...services import reading
 from ..workbench import Workbench, summary, timed
 
 T = TypeVar("T")
@@ -281,7 +282,8 @@ class Caching(Workbench):
         try:
 
             def write() -> None:
-                thread = session.get(Thread, target["thread"])
+                # As a reply does: the route reads the thread with its board.
+                thread = reading.thread_by_id(session, str(target["thread"]))
                 session.add(
                     Comment(thread=thread, author_id=target["author"], message=self._message())
                 )
