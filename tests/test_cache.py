@@ -297,3 +297,24 @@ def test_rows_repaired_outside_the_session_name_their_scopes(dbsession: Session)
     found = scopes_of_rows(dbsession.connection(), {str(thread.id)}, {str(two.id)})
     assert found == {keys.BOARDS, keys.thread(thread.id), keys.board("one"), keys.board("two")}
     assert scopes_of_rows(dbsession.connection(), [], []) == set()
+
+
+def test_cache_backend_none_caches_nothing(app):
+    from sqlalchemy import event
+
+    from forum.cache import orm
+
+    assert app.registry["cache"] is None  # the suite's app: forum.cache_backend = none
+    factory = app.registry["dbsession_factory"]
+    assert not event.contains(factory.class_, "do_orm_execute", orm._answer_from_cache)
+
+
+def test_the_memory_backend_forgets_the_least_recently_used_past_its_limit():
+    from forum.cache.regions import BoundedDict
+
+    kept = BoundedDict(limit=2)
+    kept["a"], kept["b"] = 1, 2
+    assert kept.get("a") == 1  # "a" is now the most recently used
+    kept["c"] = 3
+    assert list(kept) == ["a", "c"]
+    assert kept.pop("a") == 1 and kept.get("a") is None
