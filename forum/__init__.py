@@ -32,6 +32,7 @@ def main(global_config: dict[str, str], **ini_settings: str) -> Callable:
         config.include(".models")
         config.include(".parallel")
         config.include(".counting")
+        config.include(".cache")
         config.include(".search")
         config.include(".routes")
         config.include(".views")

@@ -49,7 +49,9 @@ class SessionSecurityPolicy:
         user_id = request.session.get("user_id")
         if user_id is None:
             return None
-        user = request.dbsession.get(User, user_id)
+        # Always from the database, every column: a list may have loaded this member as
+        # an author with their name only (forum.services.reading), from the cache even.
+        user = request.dbsession.get(User, user_id, populate_existing=True)
         if (
             user is None
             or user.is_disabled

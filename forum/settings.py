@@ -24,6 +24,9 @@ COUNTER_STRATEGIES = ("attribute", "before_flush", "after_insert")
 COUNTER_APPLY = ("flush", "commit")
 SEARCH_VIEWS = ("live", "materialized")
 SEARCH_REFRESH_RUNNERS = ("inline", "background", "celery")
+CACHE_BACKENDS = ("memory", "redis", "none")
+#: The URL schemes redis-py connects with (forum.cache_url).
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")
 
 #: What Strict-Transport-Security may say: a max-age, then the two standard flags.
 HSTS_PATTERN = re.compile(r"max-age=\d+(; ?includeSubDomains)?(; ?preload)?", re.IGNORECASE)
@@ -99,6 +102,11 @@ class ForumSettings:
     signin_max_delay_seconds: int
     parallel_queries: bool = False
     parallel_workers: int = 4
+    cache_backend: str = "memory"
+    cache_url: str = "redis://127.0.0.1:6379/1"
+    cache_prefix: str = "forum:"
+    cache_expiration_seconds: int = 600
+    cache_search_seconds: int = 30
 
 
 def _choice(settings: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
@@ -148,6 +156,17 @@ def _hsts(settings: Mapping[str, str]) -> str:
             "forum.strict_transport_security",
             f"forum.strict_transport_security = {value!r} is not valid; leave it empty or "
             "write max-age=SECONDS, optionally followed by ; includeSubDomains and ; preload",
+        )
+    return value
+
+
+def _redis_url(settings: Mapping[str, str], name: str, default: str) -> str:
+    value = str(settings.get(name, default)).strip()
+    if not value.startswith(REDIS_SCHEMES):
+        raise SettingError(
+            name,
+            f"{name} = {value!r} is not valid; write a Redis URL starting with "
+            + ", ".join(REDIS_SCHEMES),
         )
     return value
 
@@ -222,4 +241,9 @@ def _parse(settings: Mapping[str, str]) -> ForumSettings:
         signin_max_delay_seconds=max_delay,
         parallel_queries=_boolean(settings, "forum.parallel_queries", False),
         parallel_workers=_integer(settings, "forum.parallel_workers", 4),
+        cache_backend=_choice(settings, "forum.cache_backend", CACHE_BACKENDS, "memory"),
+        cache_url=_redis_url(settings, "forum.cache_url", "redis://127.0.0.1:6379/1"),
+        cache_prefix=str(settings.get("forum.cache_prefix", "forum:")).strip(),
+        cache_expiration_seconds=_integer(settings, "forum.cache_expiration_seconds", 600),
+        cache_search_seconds=_integer(settings, "forum.cache_search_seconds", 30),
     )

@@ -27,4 +27,7 @@ TEST_SETTINGS = {
     "forum.argon2_time_cost": "1",
     "forum.argon2_memory_cost": "64",
     "retry.attempts": "3",
+    # Each test's data is rolled back behind the app's back, which no cache can see:
+    # caching is on only where a test asks for it (tests/test_cache*.py).
+    "forum.cache_backend": "none",
 }

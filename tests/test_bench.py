@@ -148,3 +148,35 @@ def test_forum_bench_only_parallel_writes_its_own_report(tmp_path: Path, databas
         assert figures["serial"]["n"] == figures["parallel"]["n"] > 0
     markdown = (out / "parallel-report.md").read_text()
     assert "## Verdict" in markdown and "| thread, middle page |" in markdown
+
+
+def test_forum_bench_only_cache_writes_its_own_report(tmp_path: Path, database_url):
+    out = tmp_path / "results"
+    result = subprocess.run(
+        [
+            str(BIN / "forum-bench"),
+            str(ROOT / "development.ini"),
+            "--tiny",
+            "--only",
+            "cache",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (out / "report.md").exists()  # the full report is left alone
+    cache = json.loads((out / "cache-report.json").read_text())["workloads"]["cache"]
+    markdown = (out / "cache-report.md").read_text()
+    pages = ["board index", "board page", "thread page"]
+    assert list(cache["latency"]) == pages and list(cache["throughput"]) == pages
+    assert set(cache["backends"]) >= {"none", "memory"}  # redis when one answers
+    for page in pages:
+        assert set(cache["latency"][page]["none"]) == {"read"}
+        for backend in set(cache["backends"]) - {"none"}:
+            assert set(cache["latency"][page][backend]) == {"hit", "miss"}
+        assert f"| {page} |" in markdown
+    assert cache["writes"]["drifted_threads"] == 0
+    assert "What invalidation adds to a write" in markdown

@@ -49,6 +49,10 @@ def test_environment_overrides_the_ini_file():
         ("forum.parallel_queries", "sometimes", "choose one of: true, false"),
         ("forum.parallel_workers", "0", "forum.parallel_workers = 0 must be at least 1"),
         ("forum.parallel_workers", "many", "is not a whole number"),
+        ("forum.cache_backend", "memcached", "choose one of: memory, redis, none"),
+        ("forum.cache_url", "127.0.0.1:6379", "write a Redis URL starting with redis://"),
+        ("forum.cache_expiration_seconds", "0", "must be at least 1"),
+        ("forum.cache_search_seconds", "half a minute", "is not a whole number"),
     ],
 )
 def test_a_wrong_value_stops_start_up(name, value, message):
@@ -98,6 +102,19 @@ def test_the_app_installs_the_chosen_strategy_only(database_url, monkeypatch, na
     assert issubclass(factory.class_, counting.GuardedSession)
     others = [s for s in counting.STRATEGIES.values() if s.name != name]
     assert not any(strategy.installed(factory) for strategy in others)
+
+
+def test_the_cache_settings_default_to_memory_and_read_the_environment():
+    assert parse_settings({"forum.session_secret": "s"}).cache_backend == "memory"
+    merged = with_environment(
+        {"forum.session_secret": "s"},
+        {"FORUM_CACHE_BACKEND": "redis", "FORUM_CACHE_URL": "redis://cache.internal:6379/3"},
+    )
+    settings = parse_settings(merged)
+    assert (settings.cache_backend, settings.cache_url) == (
+        "redis",
+        "redis://cache.internal:6379/3",
+    )
 
 
 # --- where a wrong value came from, said in one line ----------------------------------------

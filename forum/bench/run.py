@@ -13,13 +13,21 @@ from sqlalchemy import Engine
 
 from .. import counting
 from .workbench import SCALES, Scale
-from .workloads import Batched, Concurrency, ReadPath, Search, Statements, WriteLatency
+from .workloads import (
+    Batched,
+    Caching,
+    Concurrency,
+    ReadPath,
+    Search,
+    Statements,
+    WriteLatency,
+)
 
-__all__ = ["SCALES", "Bench", "Scale", "run_bench", "run_search_bench"]
+__all__ = ["SCALES", "Bench", "Scale", "run_bench", "run_cache_bench", "run_search_bench"]
 
 
-class Bench(WriteLatency, Statements, Batched, Concurrency, ReadPath, Search):
-    """Every workload on one workbench."""
+class Bench(WriteLatency, Statements, Batched, Concurrency, ReadPath, Search, Caching):
+    """Every workload on one workbench (the cache's runs on its own: ``--only cache``)."""
 
 
 def run_bench(engine: Engine, scale: Scale, log: Callable[[str], None]) -> dict:
@@ -53,6 +61,22 @@ def run_search_bench(engine: Engine, scale: Scale, log: Callable[[str], None]) -
     bench = Bench(engine, dataclasses.replace(scale, sizes=(10,), writers=(1,)), log)
     try:
         bench.search(bench.prepare())
+    finally:
+        if previous is not None:
+            counting.use(previous)
+    return {"scale": scale.__dict__, "subjects": [], "workloads": bench.results}
+
+
+def run_cache_bench(
+    engine: Engine, scale: Scale, log: Callable[[str], None], app_settings: dict
+) -> dict:
+    """The read cache workload alone (``forum-bench --only cache``), on apps built from
+    ``app_settings`` (the ini file's) pointed at ``engine``'s scratch database."""
+    previous = counting.active()
+    bench = Bench(engine, scale, log)
+    bench.app_settings = app_settings
+    try:
+        bench.cache()
     finally:
         if previous is not None:
             counting.use(previous)

@@ -106,6 +106,11 @@ def includeme(config: Configurator) -> None:
         )
         # Close it however the request ends, so no connection leaks from a dying request.
         request.add_finished_callback(lambda _request: session.close())
+        from ..cache import request_cache, serve_from  # forum.cache imports the models
+
+        cache = request_cache(request)
+        if cache is not None:  # a GET: its cacheable reads may come from the cache
+            serve_from(session, cache)
         return session
 
     config.add_request_method(dbsession, reify=True)

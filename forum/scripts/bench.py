@@ -5,7 +5,10 @@ migrates it, runs every workload under every strategy and peer, alternating,
 and writes report.md, report.json and PNG plots to DIR (bench/results/).
 With --only search it runs the search workload alone and writes
 search-report.md and search-report.json instead (the full report stays);
---only parallel runs serial against parallel page reads into parallel-report.md.
+--only parallel runs serial against parallel page reads into parallel-report.md;
+--only cache the read cache workload alone (uncached, memory, Redis:
+pages hit and miss, throughput, the write's cost), into cache-report.md and
+cache-report.json.
 The scratch database is dropped afterwards (--keep keeps it).
 """
 
@@ -25,10 +28,11 @@ from sqlalchemy import create_engine
 
 from alembic import command
 
+from ..bench.cache_report import write_cache_report
 from ..bench.machine import describe
 from ..bench.parallel_report import write_parallel_report
 from ..bench.report import write_report
-from ..bench.run import SCALES, run_bench, run_search_bench
+from ..bench.run import SCALES, run_bench, run_cache_bench, run_search_bench
 from ..bench.search_report import write_search_report
 from ..bench.workloads.parallel import run_parallel_bench
 from ..database import drop_database, ensure_database, resolve_database_url
@@ -48,8 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(
         "--only",
-        choices=["search", "parallel"],
-        help="run one workload alone, into its own report (search-report.md, parallel-report.md)",
+        choices=["search", "parallel", "cache"],
+        help="run one workload alone, into its own report "
+        "(search-report.md, parallel-report.md, cache-report.md)",
     )
     args = parser.parse_args(argv)
     scale = SCALES["tiny" if args.tiny else "quick" if args.quick else "full"]
@@ -84,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
 
             app_settings = {k: v for k, v in settings.items() if isinstance(v, str)}
             result = run_parallel_bench(engine, scale.name, log, app_settings, build_app)
+        elif args.only == "cache":
+            result = run_cache_bench(engine, scale, log, dict(get_appsettings(args.config_uri)))
         else:
             result = (run_search_bench if args.only == "search" else run_bench)(engine, scale, log)
         result.update(
@@ -92,9 +99,11 @@ def main(argv: list[str] | None = None) -> int:
             seconds=time.monotonic() - started,
             machine=describe(engine),
         )
-        writer = {"search": write_search_report, "parallel": write_parallel_report}.get(
-            args.only or "", write_report
-        )
+        writer = {
+            "search": write_search_report,
+            "parallel": write_parallel_report,
+            "cache": write_cache_report,
+        }.get(args.only or "", write_report)
         files = writer(result, args.out)
     finally:
         engine.dispose()

@@ -82,6 +82,8 @@ class Results:
     has_next: bool = False
     #: Why nothing was searched or found short: "nothing to search for", a timeout.
     notice: str | None = None
+    #: The statement timeout stopped it: worth trying again, so never cached.
+    timed_out: bool = False
 
 
 def check_query(raw: object) -> str:
@@ -134,6 +136,7 @@ def search(
         abandon_search(session)
         results.hits, results.has_next, results.total = [], False, 0
         results.bounded, results.newest = False, 0
+        results.timed_out = True
         results.notice = (
             "the search took too long and was stopped; try more specific words or a phrase"
         )

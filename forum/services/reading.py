@@ -9,6 +9,7 @@ most one EXISTS probe for a "previous" link.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -16,6 +17,9 @@ from typing import Generic, TypeVar
 from sqlalchemy import Select, exists, func, select, true, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
+from ..cache import keys
+from ..cache.orm import cache_of, from_cache
+from ..cache.rows import CommentRow, ThreadRow
 from ..models import Board, Comment, Thread, User
 from .accounts import USERNAME_PATTERN
 
@@ -41,6 +45,11 @@ class PageRequest:
     before: Key | None = None
     at: Key | None = None
     last: bool = False
+
+    @property
+    def first(self) -> bool:
+        """The first page: the one a list's link leads to, and the one worth caching."""
+        return not (self.after or self.before or self.at or self.last)
 
 
 def parse_uuid(value: str) -> uuid.UUID | None:
@@ -101,20 +110,29 @@ def keyset_page(
 
 
 def boards(session: Session) -> list[Board]:
-    return list(session.scalars(select(Board).order_by(Board.title, Board.id)))
+    query = select(Board).order_by(Board.title, Board.id)
+    return list(session.scalars(query, execution_options=from_cache(keys.BOARDS, "list")))
 
 
 def board_by_slug(session: Session, slug: str) -> Board | None:
     if "\x00" in slug:  # PostgreSQL text cannot hold one: no board has it
         return None
-    return session.scalars(select(Board).where(Board.slug == slug)).one_or_none()
+    cached = from_cache(keys.board(slug), "row")
+    return session.scalars(
+        select(Board).where(Board.slug == slug), execution_options=cached
+    ).one_or_none()
 
 
 def thread_by_id(session: Session, raw_id: str) -> Thread | None:
     thread_id = parse_uuid(raw_id)
     if thread_id is None:
         return None
-    return session.get(Thread, thread_id, options=[joinedload(Thread.board)])
+    return session.get(
+        Thread,
+        thread_id,
+        options=[joinedload(Thread.board)],
+        execution_options=from_cache(keys.thread(thread_id), "header"),
+    )
 
 
 def comment_by_id(session: Session, raw_id: str, *, for_update: bool = False) -> Comment | None:
@@ -132,26 +150,66 @@ def comment_by_id(session: Session, raw_id: str, *, for_update: bool = False) ->
     )
 
 
-def board_threads(session: Session, board: Board, want: PageRequest) -> Page[Thread]:
-    """A board's threads, most recent activity first."""
-    query = select(Thread).where(Thread.board_id == board.id).options(joinedload(Thread.author))
-    return keyset_page(
-        session, query, (Thread.last_activity_at, Thread.id), want, newest_first=True
+def board_threads(
+    session: Session, board: Board, want: PageRequest
+) -> Page[Thread] | Page[ThreadRow]:
+    """A board's threads, most recent activity first.
+
+    A read-only request takes the first page from the cache, as plain rows
+    (``forum.cache.rows``); other pages are always read.
+    """
+    query = select(Thread).where(Thread.board_id == board.id).options(_author(Thread.author))
+
+    def read() -> Page[Thread]:
+        order = (Thread.last_activity_at, Thread.id)
+        return keyset_page(session, query, order, want, newest_first=True)
+
+    cache = cache_of(session)
+    if cache is None or not want.first:
+        return read()
+    return cache.value(
+        keys.board(board.slug), f"threads:first:{want.limit}", lambda: rows(read(), ThreadRow.of)
     )
 
 
-def thread_comments(session: Session, thread: Thread, want: PageRequest) -> Page[Comment]:
-    """A thread's comments in the order they were written."""
+def thread_comments(
+    session: Session, thread: Thread, want: PageRequest
+) -> Page[Comment] | Page[CommentRow]:
+    """A thread's comments in the order they were written (first page: as ``board_threads``)."""
     return comments_of(session, thread.id, want)
 
 
-def comments_of(session: Session, thread_id: uuid.UUID, want: PageRequest) -> Page[Comment]:
+def comments_of(
+    session: Session, thread_id: uuid.UUID, want: PageRequest
+) -> Page[Comment] | Page[CommentRow]:
     """A page of the comments of the thread ``thread_id`` (the thread need not be loaded:
-    the thread page reads it beside this, see ``forum.parallel``)."""
-    query = (
-        select(Comment).where(Comment.thread_id == thread_id).options(joinedload(Comment.author))
+    the thread page reads it beside this, see ``forum.parallel``). A read-only request
+    takes the first page from the cache, as plain rows (``forum.cache.rows``)."""
+    query = select(Comment).where(Comment.thread_id == thread_id).options(_author(Comment.author))
+
+    def read() -> Page[Comment]:
+        return keyset_page(session, query, (Comment.created_at, Comment.id), want)
+
+    cache = cache_of(session)
+    if cache is None or not want.first:
+        return read()
+    return cache.value(
+        keys.thread(thread_id), f"comments:first:{want.limit}", lambda: rows(read(), CommentRow.of)
     )
-    return keyset_page(session, query, (Comment.created_at, Comment.id), want)
+
+
+R = TypeVar("R")
+
+
+def rows(page: Page[T], snapshot: Callable[[T], R]) -> Page[R]:
+    """``page`` with its items as plain rows, for the cache."""
+    return Page([snapshot(item) for item in page.items], page.next_key, page.prev_key)
+
+
+def _author(relationship: InstrumentedAttribute):
+    """The author's name only: lists show no more, and the member's own row is then
+    never loaded with a partial (or, through the cache, stale) copy over it."""
+    return joinedload(relationship).load_only(User.id, User.username)
 
 
 def latest_threads(session: Session, limit: int = 10) -> list[Thread]:

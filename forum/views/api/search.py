@@ -5,7 +5,8 @@ from __future__ import annotations
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from ...search.query import SearchInputError, check_page, search
+from ...cache.reads import cached_search
+from ...search.query import SearchInputError, check_page
 from ...services import reading
 from .errors import ApiError
 from .inputs import or_404
@@ -13,17 +14,11 @@ from .inputs import or_404
 
 @view_config(route_name="api.search", request_method="GET", renderer="json")
 def api_search(request: Request) -> dict:
-    settings = request.registry.settings["forum.settings"]
     slug = request.GET.get("board") or None
     board = or_404(reading.board_by_slug(request.dbsession, slug), "board", slug) if slug else None
     try:
-        results = search(
-            request.dbsession,
-            request.GET.get("q", ""),
-            form=settings.search_view,
-            board=board,
-            page=check_page(request.GET.get("page")),
-            timeout_ms=settings.search_timeout_ms,
+        results = cached_search(
+            request, request.GET.get("q", ""), board=board, page=check_page(request.GET.get("page"))
         )
     except SearchInputError as error:
         code = "malformed" if error.status == 400 else "invalid"

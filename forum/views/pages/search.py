@@ -5,7 +5,8 @@ from __future__ import annotations
 from pyramid.request import Request
 from pyramid.view import view_config
 
-from ...search.query import SearchInputError, check_page, search
+from ...cache.reads import cached_search
+from ...search.query import SearchInputError, check_page
 from ...services import reading
 from .common import found_or_404
 
@@ -26,14 +27,7 @@ def search_page(request: Request) -> dict:
     try:
         page = check_page(request.GET.get("page"))
         if raw.strip() or "q" in request.GET:
-            context["results"] = search(
-                request.dbsession,
-                raw,
-                form=settings.search_view,
-                board=board,
-                page=page,
-                timeout_ms=settings.search_timeout_ms,
-            )
+            context["results"] = cached_search(request, raw, board=board, page=page)
     except SearchInputError as error:
         request.response.status_int = error.status
         context["errors"] = {"q": error.message}

@@ -14,6 +14,7 @@ from pyramid.response import FileResponse
 from pyramid.view import view_config
 
 from ... import counting
+from ...cache.reads import cached_report
 from ...search import requests as search_refresh
 
 PLOT_NAME = re.compile(r"[a-z_]+\.png")
@@ -45,6 +46,16 @@ STRATEGY_NOTES = {
 }
 
 
+def render_report(path: Path) -> str:
+    """The report's Markdown as HTML (cached by forum.cache.reads.cached_report)."""
+    return markdown.markdown(
+        path.read_text(),
+        extensions=["tables"],
+        # align="..." rather than style="text-align: ...": the CSP allows no inline style.
+        extension_configs={"tables": {"use_align_attribute": True}},
+    )
+
+
 def result_folders(request: Request) -> list[Path]:
     raw = request.registry.settings.get("forum.bench_results", "bench/results")
     return [Path(part) for part in raw.split()]
@@ -74,13 +85,8 @@ def strategies_page(request: Request) -> dict:
     report = latest_report(request)
     rendered = None
     if report is not None:
-        folder = report[0]
-        html = markdown.markdown(
-            (folder / "report.md").read_text(),
-            extensions=["tables"],
-            # align="..." rather than style="text-align: ...": the CSP allows no inline style.
-            extension_configs={"tables": {"use_align_attribute": True}},
-        )
+        markdown_file = report[0] / "report.md"
+        html = cached_report(request, markdown_file, lambda: render_report(markdown_file))
         html = re.sub(  # the plots, served from the results folder
             r'src="([a-z_]+\.png)"',
             lambda m: f'src="{request.route_path("strategies.plot", name=m.group(1))}"',
