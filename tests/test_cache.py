@@ -164,6 +164,25 @@ def test_a_new_thread_shows_on_its_board_and_the_index(forum: Forum):
     assert board_rows(forum)[1] == ["Help", "2", "2"]
 
 
+def test_a_new_member_refreshes_the_index_totals(forum: Forum):
+    """The board index's totals count members: a registration stales it, and nothing else."""
+    b = forum.browser
+
+    def members() -> str:
+        return b.get("/").html.select_one(".total-members").get_text(strip=True)
+
+    before = members()
+    assert forum.reads("/") == []  # cached
+    b.submit(
+        b.get("/register"),
+        "/register",
+        username="carol",
+        password="a long password",
+        password_again="a long password",
+    )
+    assert int(members()) == int(before) + 1
+
+
 def test_an_edit_refreshes_the_word_counts(forum: Forum):
     b = forum.browser
     b.get("/b/general"), b.get(f"/t/{forum.thread_id}")

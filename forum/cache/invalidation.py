@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 from sqlalchemy.orm.util import identity_key
 
 from ..counters.history import committed_value
-from ..models import Board, Comment, Thread
+from ..models import Board, Comment, Thread, User
 from . import keys
 from .store import Cache
 
@@ -121,8 +121,9 @@ def stale_scopes(session: Session, old: Iterable[tuple[str, Any]] = ()) -> set[s
             boards |= _values(obj, "board_id")
         elif isinstance(obj, Board):
             slugs |= _values(obj, "slug")  # a renamed board: both addresses
+    members = any(isinstance(obj, User) for obj in chain(session.new, session.deleted))
     if not (threads or boards or slugs):
-        return set()
+        return {keys.BOARDS} if members else set()  # the index's member count
     slugs |= _board_slugs(session, threads, boards)
     return {
         keys.BOARDS,

@@ -88,3 +88,25 @@ class CommentRow:
             comment.updated_at,
             AuthorRow.of(comment.author),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class BoardRef:
+    slug: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True)
+class LatestRow:
+    """A thread in the board index's "Latest activity" list."""
+
+    id: uuid.UUID
+    title: str
+    comment_count: int
+    last_activity_at: datetime
+    board: BoardRef
+
+    @classmethod
+    def of(cls, thread: Thread) -> LatestRow:
+        board = BoardRef(thread.board.slug, thread.board.title)
+        return cls(thread.id, thread.title, thread.comment_count, thread.last_activity_at, board)

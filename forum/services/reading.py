@@ -19,7 +19,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload
 
 from ..cache import keys
 from ..cache.orm import cache_of, from_cache
-from ..cache.rows import CommentRow, ThreadRow
+from ..cache.rows import CommentRow, LatestRow, ThreadRow
 from ..models import Board, Comment, Thread, User
 from .accounts import USERNAME_PATTERN
 
@@ -212,13 +212,25 @@ def _author(relationship: InstrumentedAttribute):
     return joinedload(relationship).load_only(User.id, User.username)
 
 
-def latest_threads(session: Session, limit: int = 10) -> list[Thread]:
+def latest_threads(session: Session, limit: int = 10) -> list[Thread] | list[LatestRow]:
     """The ``limit`` threads with the most recent activity, on any board.
 
     Each board's newest ``limit`` come from its own (board, last activity) index
     (a LATERAL join), and the newest of those are kept: the work grows with the
-    number of boards, not of threads, and needs no index of its own.
+    number of boards, not of threads, and needs no index of its own. A read-only
+    request takes them from the cache (the board index's scope), as plain rows.
     """
+    cache = cache_of(session)
+    if cache is not None:
+        return cache.value(
+            keys.BOARDS,
+            f"latest:{limit}",
+            lambda: [LatestRow.of(t) for t in _latest_threads(session, limit)],
+        )
+    return _latest_threads(session, limit)
+
+
+def _latest_threads(session: Session, limit: int) -> list[Thread]:
     recent = (
         select(Thread.id, Thread.last_activity_at)
         .where(Thread.board_id == Board.id)
@@ -251,7 +263,15 @@ class Totals:
 
 
 def totals(session: Session) -> Totals:
-    """The whole forum's threads and comments (from the boards' counters) and members."""
+    """The whole forum's threads and comments (from the boards' counters) and members
+    (cached with the board index, which every new comment, thread or member stales)."""
+    cache = cache_of(session)
+    if cache is not None:
+        return cache.value(keys.BOARDS, "totals", lambda: _totals(session))
+    return _totals(session)
+
+
+def _totals(session: Session) -> Totals:
     members = select(func.count()).select_from(User).scalar_subquery()
     threads, comments, people = session.execute(
         select(
