@@ -6,10 +6,9 @@ the same run (the machine may be shared: compare within a run, not across).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .markdown import machine_section, table
+from .markdown import load_lines, machine_section, made_by, table, write_report_files
 
 BACKEND_NAMES = {"none": "uncached", "memory": "memory", "redis": "Redis"}
 
@@ -123,15 +122,14 @@ def cache_tables(cache: dict) -> list[str]:
 
 def write_cache_report(result: dict, out: Path) -> list[Path]:
     """``cache-report.json`` and ``cache-report.md`` in ``out``; the files written."""
-    out.mkdir(parents=True, exist_ok=True)
     cache = result["workloads"]["cache"]
     forum = cache["forum"]
     lines = [
         "# forum-bench report: the read cache",
         "",
-        f"Made by `{result['command']}` on {result['generated_at']} "
-        f"({result['scale']['name']} scale, {result['seconds']:.0f} s). The strategy "
-        "comparison is in `report.md`; this run measured the cache alone.",
+        made_by(
+            result, "The strategy comparison is in `report.md`; this run measured the cache alone."
+        ),
         "",
         f"The forum: {forum['comments']:,} comments in {forum['threads']:,} threads on "
         f"{forum['boards']} boards; the board page is a board of "
@@ -146,13 +144,5 @@ def write_cache_report(result: dict, out: Path) -> list[Path]:
     if cache.get("skipped"):
         lines += [f"Not measured: {cache['skipped']}.", ""]
     lines += [*machine_section(result), "## The read cache", "", *cache_tables(cache)]
-    load = cache.get("load_average")
-    if load:
-        lines += [
-            f"Load average of the machine (1 min) when the workload began and ended: "
-            f"{load[0]:.2f} and {load[1]:.2f}, on {cache.get('cores', '?')} cores.",
-            "",
-        ]
-    (out / "cache-report.json").write_text(json.dumps(result, indent=2, default=str))
-    (out / "cache-report.md").write_text("\n".join(lines) + "\n")
-    return [out / "cache-report.json", out / "cache-report.md"]
+    lines += load_lines(cache, "the workload")
+    return write_report_files(out, "cache-report", result, lines)

@@ -7,10 +7,9 @@ median is lower by more than the noise margin, and throughput does not drop.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .markdown import machine_section, table
+from .markdown import machine_section, made_by, table, write_report_files
 
 #: Below this difference of medians a page is a draw (a shared 2-core machine).
 MARGIN = 0.05
@@ -87,13 +86,11 @@ def parallel_tables(parallel: dict) -> list[str]:
 
 def write_parallel_report(result: dict, out: Path) -> list[Path]:
     """``parallel-report.json`` and ``parallel-report.md`` in ``out``; the files written."""
-    out.mkdir(parents=True, exist_ok=True)
     parallel = result["workloads"]["parallel"]
     lines = [
         "# forum-bench report: parallel independent reads",
         "",
-        f"Made by `{result['command']}` on {result['generated_at']} "
-        f"({result['scale']['name']} scale, {result['seconds']:.0f} s).",
+        made_by(result),
         "",
         f"A forum of {parallel['comments']:,} comments on {parallel['boards']} boards; the "
         f"thread pages are those of its {parallel['hot_thread']:,}-comment thread. Two apps "
@@ -115,6 +112,4 @@ def write_parallel_report(result: dict, out: Path) -> list[Path]:
         *parallel_tables(parallel),
         *machine_section(result),
     ]
-    (out / "parallel-report.json").write_text(json.dumps(result, indent=2, default=str))
-    (out / "parallel-report.md").write_text("\n".join(lines) + "\n")
-    return [out / "parallel-report.json", out / "parallel-report.md"]
+    return write_report_files(out, "parallel-report", result, lines)

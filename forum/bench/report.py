@@ -9,7 +9,6 @@ the ORM costs and what the counters cost are told apart.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
@@ -17,7 +16,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no screen
 import matplotlib.pyplot as plt
 
-from .markdown import machine_section, table
+from .markdown import machine_section, made_by, table, write_report_files
 from .search_report import search_tables
 
 FLOOR = "floor"
@@ -83,9 +82,7 @@ def write_report(result: dict, out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     files = _plots(result, out)
     result = {**result, "plots": [f.name for f in files]}
-    (out / "report.json").write_text(json.dumps(result, indent=2, default=str))
-    (out / "report.md").write_text("\n".join(_markdown(result)) + "\n")
-    return [out / "report.json", out / "report.md", *files]
+    return [*write_report_files(out, "report", result, _markdown(result)), *files]
 
 
 def _markdown(result: dict) -> list[str]:
@@ -94,8 +91,7 @@ def _markdown(result: dict) -> list[str]:
     lines = [
         "# forum-bench report",
         "",
-        f"Made by `{result['command']}` on {result['generated_at']} "
-        f"({result['scale']['name']} scale, {result['seconds']:.0f} s).",
+        made_by(result),
         "",
         *machine_section(result),
         "## Subjects",

@@ -6,10 +6,9 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from .markdown import machine_section, table
+from .markdown import load_lines, machine_section, made_by, table, write_report_files
 
 
 def _ms(value_us: float | None) -> str:
@@ -113,26 +112,19 @@ def search_tables(search: dict) -> list[str]:
             ],
         ],
     )
-    load = search.get("load_average")
-    if load:
-        lines += [
-            f"Load average of the machine (1 min) when the search workload began and "
-            f"ended: {load[0]:.2f} and {load[1]:.2f}, on {search.get('cores', '?')} cores.",
-            "",
-        ]
-    return lines
+    return lines + load_lines(search, "the search workload")
 
 
 def write_search_report(result: dict, out: Path) -> list[Path]:
     """``search-report.json`` and ``search-report.md`` in ``out``; the files written."""
-    out.mkdir(parents=True, exist_ok=True)
     search = result["workloads"]["search"]
     lines = [
         "# forum-bench report: search only",
         "",
-        f"Made by `{result['command']}` on {result['generated_at']} "
-        f"({result['scale']['name']} scale, {result['seconds']:.0f} s). The full "
-        "comparison is in `report.md`; this run measured the search workload alone.",
+        made_by(
+            result,
+            "The full comparison is in `report.md`; this run measured the search workload alone.",
+        ),
         "",
         *machine_section(result),
         "## Search",
@@ -144,6 +136,4 @@ def write_search_report(result: dict, out: Path) -> list[Path]:
         "",
         *search_tables(search),
     ]
-    (out / "search-report.json").write_text(json.dumps(result, indent=2, default=str))
-    (out / "search-report.md").write_text("\n".join(lines) + "\n")
-    return [out / "search-report.json", out / "search-report.md"]
+    return write_report_files(out, "search-report", result, lines)
