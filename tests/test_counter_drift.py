@@ -815,3 +815,35 @@ def test_class7_bulk_writes_of_boards_without_counters_pass(world: World):
     w.session.bulk_insert_mappings(Board, [{"slug": "new", "title": "New"}])
     commit_and_check(w.session)
     assert w.session.get(Board, w.one.id).title == "Renamed"
+
+
+def test_class9_thread_moved_after_its_delete_was_flushed(world: World):
+    """A delete flushed (by an autoflush, say: the hypothesis state machine met one that a
+    lazy load inside the next set triggered), then the deleted thread is moved: the move is
+    written nowhere, and memory must not show it on either board."""
+    w = world
+    assert (w.one.thread_count, w.two.thread_count) == (2, 1)
+    w.session.delete(w.t1)
+    w.session.flush()
+    w.t1.board = w.two
+    flush_and_check(w.session)
+    commit_and_check(w.session)
+
+
+def test_class5_a_post_deleted_twice_is_refused_before_any_counter_moves(world: World):
+    """Found by the long state machine: the opening post is deleted and flushed, then the
+    thread is deleted (its collection still holds the post, so the delete cascades to it
+    again) and everything expired. Plain SQLAlchemy refuses the next flush
+    (ObjectDeletedError: the post's row is gone); every strategy refuses it the same way,
+    StaleDataError, before any counter moves, and nothing has drifted."""
+    w = world
+    opening = w.opening_post(w.t1)
+    w.t1.comments.append(Comment(author=w.alice, message=""))
+    w.session.delete(opening)
+    w.session.flush()
+    w.session.delete(w.t1)
+    w.session.expire_all()
+    with pytest.raises(StaleDataError):
+        w.session.flush()
+    w.session.rollback()
+    check_db(w.session, "after the refusal")

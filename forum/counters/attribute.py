@@ -359,8 +359,8 @@ def _resync(
 
 def _resync_middle(session: Session, middle: Any, parent: Any = _NOT_SET) -> None:
     """Show ``middle`` (with what it rolls up) on the parent it would be written with."""
-    if _memory(session).flushing:
-        return
+    if _memory(session).flushing or inspect(middle).deleted:
+        return  # a deleted row's attributes are written nowhere
     edge = counters_of(session).middle_edge
     assert edge is not None
     with session.no_autoflush:

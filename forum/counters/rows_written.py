@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, inspect
 from sqlalchemy.orm import Mapper, object_session
+from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 from sqlalchemy.orm.state import InstanceState
 
 from .history import changed, committed_value
@@ -40,10 +41,16 @@ def counted_change(item: Any) -> bool:
 
 def _keep(item: Any) -> None:
     counters = counters_of(object_session(item))
-    _old_rows(item)[inspect(item)] = Share(
-        tuple(committed_value(item, e.key) for e in counters.item_edges),
-        counters.weights(committed_value(item, key) for key in _sources(item)),
-    )
+    try:
+        _old_rows(item)[inspect(item)] = Share(
+            tuple(committed_value(item, e.key) for e in counters.item_edges),
+            counters.weights(committed_value(item, key) for key in _sources(item)),
+        )
+    except ObjectDeletedError as gone:  # as the other strategies say it (row_locks)
+        raise StaleDataError(
+            f"{type(item).__name__} {inspect(item).identity} is written by this flush "
+            "but its row is gone (deleted before, by this session or another)"
+        ) from gone
 
 
 def keep_old_row_before_update(mapper: Mapper, connection: Connection, item: Any) -> None:
