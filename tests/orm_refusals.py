@@ -13,8 +13,10 @@ never legitimate:
   thread whose row is gone, and CounterBypassError, the project's deliberate
   refusal of an operation it documents as unsupported (raised before anything
   is written; the database is checked after the rollback all the same);
-* ``ObjectDeletedError`` / ``DetachedInstanceError`` raised during a flush: the
-  flush itself deleted the row a listener then tried to read (issue 11, class 8).
+* ``ObjectDeletedError`` / ``DetachedInstanceError`` raised during a flush by a
+  strategy's listener: the flush itself deleted the row the listener then tried to
+  read (issue 11, class 8). Raised by SQLAlchemy's own flush code (say, copying the
+  key of a thread whose row is gone into a comment), it is SQLAlchemy's refusal.
 """
 
 from __future__ import annotations
@@ -56,7 +58,11 @@ def counter_bug(error: BaseException) -> str | None:
         return "a counter's CHECK (>= 0) constraint fired"
     if raised_in_strategy(error) and not isinstance(error, StaleDataError | CounterBypassError):
         return "raised inside a counter strategy (forum/counters)"
-    if isinstance(error, ObjectDeletedError | DetachedInstanceError) and raised_during_flush(error):
+    if (
+        isinstance(error, ObjectDeletedError | DetachedInstanceError)
+        and raised_during_flush(error)
+        and raised_in_strategy(error)
+    ):
         return "the flush could not read a row it had just written"
     return None
 

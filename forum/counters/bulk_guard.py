@@ -144,10 +144,24 @@ def _written(obj: Any, name: str) -> bool:
     return name in state.committed_state
 
 
+#: Every ``session.info`` key the counters keep their per-transaction bookkeeping under.
+BOOKKEEPING_PREFIX = "counters."
+
+
 class GuardedSession(Session):
-    """A session class that refuses the legacy bulk methods for counted rows (they fire
-    no event); other classes pass through. ``install`` gives a session factory this
-    class."""
+    """The session class ``install`` gives a session factory: it refuses the legacy bulk
+    methods for counted rows (they fire no event; other classes pass through), and
+    forgets the counters' bookkeeping when it is closed or reset (the session has no
+    event for that, and a closed session that is used again must not show a change it
+    threw away)."""
+
+    def close(self) -> None:
+        super().close()
+        _forget_bookkeeping(self)
+
+    def reset(self) -> None:
+        super().reset()
+        _forget_bookkeeping(self)
 
     def bulk_save_objects(self, objects: Iterable[object], *args: Any, **kw: Any) -> None:
         objects = list(objects)
@@ -163,6 +177,11 @@ class GuardedSession(Session):
         mappings = list(mappings)
         _refuse_legacy(self, "bulk_update_mappings", inspect(mapper), mappings)
         super().bulk_update_mappings(mapper, mappings)
+
+
+def _forget_bookkeeping(session: Session) -> None:
+    for key in [k for k in session.info if str(k).startswith(BOOKKEEPING_PREFIX)]:
+        del session.info[key]
 
 
 def guards() -> tuple[Listener, ...]:
