@@ -46,8 +46,9 @@ from .rows_written import (
     keep_old_row_before_update,
     new_row,
     old_row,
+    refused_if_gone,
 )
-from .shares import Share, membership, share_change
+from .shares import Share, membership, row_id, share_change
 from .strategy import CounterStrategy, Listener, counters_of
 
 
@@ -99,12 +100,13 @@ def middle_moving(mapper: Mapper, connection: Connection, middle: Any) -> None:
     counters = counters_of(session)
     edge = counters.middle_edge
     assert edge is not None
-    if not changed(middle, edge.key):
-        return
-    updates = ParentUpdates(counters)
-    key = mapper.primary_key_from_instance(middle)[0]
-    updates.middle_leaves(key)
-    updates.middle_joins(key, getattr(middle, edge.key))
+    with refused_if_gone(middle):
+        if not changed(middle, edge.key):
+            return
+        updates = ParentUpdates(counters)
+        key = row_id(middle)  # persistent: its key is known without a load
+        updates.middle_leaves(key)
+        updates.middle_joins(key, getattr(middle, edge.key))
     at_commit.write(session, connection, updates)
 
 
@@ -113,7 +115,7 @@ def middle_deleting(mapper: Mapper, connection: Connection, middle: Any) -> None
     # exists, and is read under a lock.
     session = object_session(middle)
     updates = ParentUpdates(counters_of(session))
-    key = mapper.primary_key_from_instance(middle)[0]
+    key = row_id(middle)  # a load here would find the row gone when it already is
     updates.middle_leaves(key)
     # The items the ORM deleted or moved are written (and counted) already.
     updates.middle_deleted(key)

@@ -10,6 +10,8 @@ other two strategies' plans with them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, inspect
@@ -39,18 +41,26 @@ def counted_change(item: Any) -> bool:
     return any(changed(item, key) for key in counters.tracked(counters.item))
 
 
+@contextmanager
+def refused_if_gone(obj: Any) -> Iterator[None]:
+    """A read inside the flush that finds the row gone refuses the flush as the other
+    strategies do (``row_locks``): StaleDataError, before any counter moves."""
+    try:
+        yield
+    except ObjectDeletedError as gone:
+        raise StaleDataError(
+            f"{type(obj).__name__} {inspect(obj).identity} is written by this flush "
+            "but its row is gone (deleted before, by this session or another)"
+        ) from gone
+
+
 def _keep(item: Any) -> None:
     counters = counters_of(object_session(item))
-    try:
+    with refused_if_gone(item):
         _old_rows(item)[inspect(item)] = Share(
             tuple(committed_value(item, e.key) for e in counters.item_edges),
             counters.weights(committed_value(item, key) for key in _sources(item)),
         )
-    except ObjectDeletedError as gone:  # as the other strategies say it (row_locks)
-        raise StaleDataError(
-            f"{type(item).__name__} {inspect(item).identity} is written by this flush "
-            "but its row is gone (deleted before, by this session or another)"
-        ) from gone
 
 
 def keep_old_row_before_update(mapper: Mapper, connection: Connection, item: Any) -> None:
