@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, event, select
 from sqlalchemy.orm import Session
 
+from forum.counters.prepared import original
 from forum.models import Board, Comment, Thread, User
 from forum.reconcile import reconcile
 
@@ -70,7 +71,7 @@ def statements_on(connection: Connection) -> Iterator[StatementLog]:
     log = StatementLog()
 
     def capture(conn, cursor, statement, parameters, context, executemany) -> None:
-        log.append(" ".join(statement.split()))
+        log.append(" ".join(original(conn, statement).split()))
 
     event.listen(connection, "before_cursor_execute", capture)
     try:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm.exc import StaleDataError
 
 from forum import counting
+from forum.counters.prepared import original
 from forum.counting import CountedSession
 from forum.models import Comment, Thread
 
@@ -124,6 +125,7 @@ def test_a_delta_and_a_move_lock_threads_in_one_order(committed_engine: Engine, 
 
             @event.listens_for(connection, "before_cursor_execute")
             def pause(conn, cursor, statement, *args):
+                statement = original(conn, statement)  # a prepared counter statement's SQL
                 touches_threads = "FOR UPDATE" in statement or statement.startswith(
                     "UPDATE threads"
                 )

@@ -135,7 +135,7 @@ def new_weights(counters: CounterSet, item: Any, *, inserting: bool) -> tuple[in
 
 
 def _collection_changes(
-    counters: CounterSet, session: Session, saved: set[InstanceState]
+    counters: CounterSet, saved: set[InstanceState], deleted: set[InstanceState]
 ) -> tuple[dict[tuple[InstanceState, int], Any], set[InstanceState]]:
     """Items that parents' collections re-parent (per path), and orphans they delete."""
     parent_of: dict[tuple[InstanceState, int], Any] = {}
@@ -143,7 +143,7 @@ def _collection_changes(
     paths = [(i, e) for i, e in enumerate(counters.item_edges) if e.collection]
     if not paths:
         return parent_of, orphaned
-    for state in saved | {inspect(obj) for obj in session.deleted}:
+    for state in saved | deleted:
         for i, edge in paths:
             if not isinstance(state.obj(), edge.parent):
                 continue
@@ -163,9 +163,11 @@ def _collection_changes(
 def plan_flush(counters: CounterSet, session: Session) -> FlushPlan:
     """What the coming flush writes for items and middle parents, by SQLAlchemy's rules."""
     plan = FlushPlan()
-    deleted = {inspect(obj) for obj in session.deleted}
-    saved = {inspect(obj) for obj in (*session.new, *session.dirty)} - deleted
-    parent_of, orphaned = _collection_changes(counters, session, saved)
+    # Each of session.new / dirty / deleted builds a fresh set: read them once.
+    new, dirty, gone = list(session.new), list(session.dirty), list(session.deleted)
+    deleted = {inspect(obj) for obj in gone}
+    saved = {inspect(obj) for obj in (*new, *dirty)} - deleted
+    parent_of, orphaned = _collection_changes(counters, saved, deleted)
     item_mapper: Mapper[Any] = inspect(counters.item)
     reparented = {state for state, _ in parent_of}
 
@@ -200,19 +202,19 @@ def plan_flush(counters: CounterSet, session: Session) -> FlushPlan:
     edge = counters.middle_edge
     if edge is None:
         return plan
-    for obj in session.new:
+    for obj in new:
         if isinstance(obj, edge.child) and inspect(obj) not in deleted:
             plan.middles.append(
                 MiddleWrite(obj, new_parent=written_parent_ref(obj, edge), inserted=True)
             )
-    for obj in session.dirty:
+    for obj in dirty:
         if isinstance(obj, edge.child) and inspect(obj) not in deleted:
             if not (changed(obj, edge.relationship) or changed(obj, edge.key)):
                 continue
             parent = written_parent_ref(obj, edge)
             if parent != committed_value(obj, edge.key):
                 plan.middles.append(MiddleWrite(obj, new_parent=parent))
-    for obj in session.deleted:
+    for obj in gone:
         if isinstance(obj, edge.child) and inspect(obj).key is not None:
             plan.middles.append(MiddleWrite(obj, deleted=True))
     return plan

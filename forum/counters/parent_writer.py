@@ -30,6 +30,7 @@ from sqlalchemy import Connection, Integer, Table, bindparam, func, select, upda
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
+from . import prepared
 from .copies import refresh_copy
 from .declaration import CounterSet, primary_key, table_of
 from .shares import add_into, is_new, membership, rolled_up
@@ -331,12 +332,12 @@ def _execute(connection: Connection, shape: tuple, build: Any, params: dict[str,
     The counters' statements are few and fixed in form (which counters move, which
     parents); building and compiling one each time cost more Python than the rest of
     the counter bookkeeping. Executed as driver SQL, still through the connection (its
-    events, its transaction)."""
+    events, its transaction), and prepared once per connection (``prepared``)."""
     cache_key = (connection.dialect.name, shape)
     sql = _COMPILED.get(cache_key)
     if sql is None:
         sql = _COMPILED[cache_key] = str(build().compile(dialect=connection.dialect))
-    return connection.exec_driver_sql(sql, params)
+    return prepared.execute(connection, sql, params)
 
 
 def _increment(
