@@ -16,11 +16,12 @@ holds t3; each thread has a three-word opening post.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.exc import SADeprecationWarning
+from sqlalchemy.exc import InvalidRequestError, SADeprecationWarning, SAWarning
 from sqlalchemy.orm import load_only
 from sqlalchemy.orm.exc import ObjectDeletedError, StaleDataError
 
@@ -851,6 +852,29 @@ def test_class5_a_post_deleted_twice_is_refused_before_any_counter_moves(world: 
         w.session.flush()
     w.session.rollback()
     check_db(w.session, "after the refusal")
+
+
+def test_class5_a_reply_added_and_deleted_then_deleted_again_by_its_thread(world: World):
+    """Found by the long state machine: a reply inserted and deleted in one transaction
+    (each flushed) is still in its thread's collection, so deleting the thread deletes it
+    again. Plain SQLAlchemy, with no strategy installed, refuses that flush and then cannot
+    restore the session (its own rollback raises "is not persisted" or an assertion):
+    the session is beyond use and must be closed. before_flush and attribute refuse it
+    earlier (StaleDataError, from the row read under lock); after_insert meets SQLAlchemy's
+    own refusal. Either way no counter moved, and after the close nothing has drifted."""
+    w = world
+    extra = Comment(author=w.alice, message="x y")
+    w.t1.comments.append(extra)
+    w.session.flush()
+    w.session.delete(extra)
+    w.session.flush()
+    w.session.delete(w.t1)
+    with pytest.raises((StaleDataError, InvalidRequestError)):
+        w.session.flush()
+    with contextlib.suppress(InvalidRequestError, AssertionError, SAWarning):  # its own
+        w.session.rollback()
+    w.session.close()
+    check_db(w.session, "after the refusal and the close")
 
 
 def test_class3_session_closed_with_a_thread_and_a_comment_moved_then_reused(world: World):

@@ -50,7 +50,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 from sqlalchemy import Engine, inspect, select
-from sqlalchemy.exc import SAWarning
+from sqlalchemy.exc import SAWarning, SQLAlchemyError
 from sqlalchemy.orm import SessionTransaction
 
 from forum.counting import CountedSession
@@ -58,7 +58,7 @@ from forum.models import Board, Comment, Thread
 
 from .drift_checks import COUNTERS, db_drift, memory_errors
 from .factories import make_board, make_thread, make_user
-from .orm_refusals import counter_bug, is_legitimate_refusal
+from .orm_refusals import counter_bug, is_legitimate_refusal, raised_in_strategy
 
 WORDS = ["", "a", "a b", "a b c d", "one two three four five six", "  spaced   out  "]
 MAX_SAVEPOINTS = 3
@@ -241,7 +241,21 @@ class CounterMachine(RuleBasedStateMachine):
             self.memory_promise_void = True
 
     def reset_after_error(self) -> None:
-        self.session.rollback()
+        try:
+            self.session.rollback()
+        except (SQLAlchemyError, SAWarning, AssertionError) as error:
+            if raised_in_strategy(error):
+                self.failed = True
+                raise AssertionError(f"counter bug in the rollback: {error!r}") from error
+            # SQLAlchemy's own rollback can fail after its own refusal: a comment inserted
+            # and deleted in one transaction, deleted again by its thread's cascade, leaves
+            # a state it cannot restore (plain SQLAlchemy, no strategy, does the same:
+            # tests/test_counter_drift.py, class 5). That session is beyond use: close it
+            # and go on with the session used again, as close_and_reuse does.
+            note(f"  the rollback failed too ({type(error).__name__}); session closed")
+            self.session.close()
+            self.detached.clear()
+            self.load_everything()
         self.savepoints.clear()
         self.memory_promise_void = False
         self.check_database("after the rollback of a refused step")
