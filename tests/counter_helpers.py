@@ -67,11 +67,13 @@ class StatementLog(list):
 
 
 @contextmanager
-def statements_on(connection: Connection) -> Iterator[StatementLog]:
+def statements_on(connection: Connection, *, as_sent: bool = False) -> Iterator[StatementLog]:
+    """The statements ``connection`` executes in the block, a prepared counter statement
+    read as its SQL (``as_sent``: the ``PREPARE``/``EXECUTE`` message itself)."""
     log = StatementLog()
 
     def capture(conn, cursor, statement, parameters, context, executemany) -> None:
-        log.append(" ".join(original(conn, statement).split()))
+        log.append(" ".join((statement if as_sent else original(conn, statement)).split()))
 
     event.listen(connection, "before_cursor_execute", capture)
     try:

@@ -6,38 +6,21 @@ Strategy-independent: every strategy writes its parents through the same
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from forum.counters import prepared
 from forum.models import Comment
 
+from .counter_helpers import statements_on
 from .world import World
 
 INCREMENT = (
     "UPDATE boards SET comment_count = comment_count + %(d)s WHERE id = %(id)s "
     "RETURNING comment_count"
 )
-
-
-@contextmanager
-def sent(connection: Connection) -> Iterator[list[str]]:
-    """The messages really sent (not resolved back to their SQL)."""
-    messages: list[str] = []
-
-    def capture(conn, cursor, statement, *args) -> None:
-        messages.append(statement)
-
-    event.listen(connection, "before_cursor_execute", capture)
-    try:
-        yield messages
-    finally:
-        event.remove(connection, "before_cursor_execute", capture)
 
 
 def reply(session: Session, world: World) -> None:
@@ -50,9 +33,9 @@ def test_the_first_write_prepares_in_the_same_message_and_later_ones_only_execut
 ):
     connection = world.session.connection()
     connection.connection.info.pop(prepared.NAMES, None)  # as a new connection
-    with sent(connection) as first:
+    with statements_on(connection, as_sent=True) as first:
         reply(world.session, world)
-    with sent(connection) as second:
+    with statements_on(connection, as_sent=True) as second:
         reply(world.session, world)
     counter_writes = [m for m in first if "PREPARE" in m or m.startswith("EXECUTE")]
     assert len(counter_writes) == 1 and counter_writes[0].startswith("PREPARE counters_")
@@ -68,7 +51,7 @@ def test_logs_and_tests_read_the_prepared_statement_as_its_sql(connection: Conne
     board = connection.execute(
         text("INSERT INTO boards (slug, title) VALUES ('p', 'P') RETURNING id")
     ).scalar_one()
-    with sent(connection) as messages:
+    with statements_on(connection, as_sent=True) as messages:
         prepared.execute(connection, INCREMENT, {"d": 1, "id": board}).one()
         prepared.execute(connection, INCREMENT, {"d": 1, "id": board}).one()
     assert [prepared.original(connection, m) for m in messages] == [INCREMENT, INCREMENT]
@@ -86,7 +69,7 @@ def test_a_failed_execute_keeps_the_statement_prepared(connection: Connection):
     with pytest.raises(DBAPIError, match="ck_boards_comment_count_not_negative"):
         prepared.execute(connection, INCREMENT, {"d": -1, "id": board})
     savepoint.rollback()
-    with sent(connection) as messages:
+    with statements_on(connection, as_sent=True) as messages:
         row = prepared.execute(connection, INCREMENT, {"d": 2, "id": board}).one()
     assert row.comment_count == 2
     assert messages[0].startswith("EXECUTE counters_")
@@ -109,7 +92,7 @@ def test_after_an_aborted_transaction_the_next_use_prepares_under_a_new_name(
         prepared.execute(connection, INCREMENT, {"d": 1, "id": board})
     savepoint.rollback()
     assert connection.connection.info[prepared.NAMES] == {}
-    with sent(connection) as messages:
+    with statements_on(connection, as_sent=True) as messages:
         assert prepared.execute(connection, INCREMENT, {"d": 1, "id": board}).scalar_one() == 2
     assert messages[0].startswith("PREPARE counters_")
     assert connection.connection.info[prepared.NAMES][INCREMENT] != before[INCREMENT]
@@ -122,6 +105,6 @@ def test_preparing_can_be_turned_off_per_engine_or_connection(connection: Connec
         text("INSERT INTO boards (slug, title) VALUES ('p', 'P') RETURNING id")
     ).scalar_one()
     plain = connection.execution_options(counters_prepare=False)  # this connection only
-    with sent(plain) as messages:
+    with statements_on(plain, as_sent=True) as messages:
         assert prepared.execute(plain, INCREMENT, {"d": 1, "id": board}).scalar_one() == 1
     assert messages == [INCREMENT]
