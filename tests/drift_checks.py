@@ -73,6 +73,26 @@ def flush_and_check(session: Session, *, memory: bool = True) -> None:
         check_memory(session, "after flush")
 
 
+def flush_and_check_shown(session: Session, strategy: str) -> None:
+    """``flush_and_check``; under ``attribute``, also: every loaded counter it showed
+    before the flush is what the flush wrote (its promise of memory before a flush)."""
+    shown: dict[Any, tuple[Any, tuple[Any, ...]]] = {}
+    if strategy == "attribute":
+        for obj in list(session.identity_map.values()):
+            names = COUNTERS.get(type(obj))
+            state = inspect(obj)
+            if names and not state.deleted and all(n in state.dict for n in names):
+                shown[state.key] = (obj, tuple(state.dict[n] for n in names))
+    flush_and_check(session)
+    connection = session.connection()
+    for obj, held in shown.values():
+        read = {Thread: stored_thread, Board: stored_board, User: stored_user}[type(obj)]
+        written = read(connection, inspect(obj).key[1][0])
+        assert held == written, (
+            f"attribute: {obj!r} showed {held} before the flush, {written} after"
+        )
+
+
 def commit_and_check(session: Session) -> None:
     """Commit (a SAVEPOINT release of the test's transaction), then the database."""
     session.commit()

@@ -50,7 +50,7 @@ from .declaration import CounterSet
 from .flush_check import flush_check
 from .flush_counts import count_flush
 from .flush_plan import UNCHANGED, written_parent, written_parent_ref
-from .history import changed, committed_value
+from .history import changed, committed_value, set_changes_relationship
 from .ownership import owned_counters
 from .row_locks import lock_tracking
 from .shares import (
@@ -301,8 +301,12 @@ def _pending_share(
             for related in (item.__dict__.get(edge.relationship), value):
                 if isinstance(related, edge.parent) and row_id(related) is not None:
                     memory.hints[row_id(related)] = related
-        if key == edge.relationship:
+        if key == edge.relationship and (
+            set_changes_relationship(item, key, value) or not changed(item, edge.key)
+        ):
             parent: Any = value
+        elif key == edge.relationship:  # set back to the parent it had: its key's change stands
+            parent = item.__dict__.get(edge.key)
         elif key == edge.key and not changed(item, edge.relationship):
             parent = value
         else:
@@ -409,8 +413,13 @@ def counted_attribute_set(key: str) -> Callable[[Any, Any, Any, Any], None]:
             return
         edge = counters.middle_edge
         assert edge is not None
-        if key == edge.relationship or not changed(target, edge.relationship):
-            _resync_middle(session, target, value)  # the relationship wins over the key
+        if key == edge.relationship:
+            if set_changes_relationship(target, key, value) or not changed(target, edge.key):
+                _resync_middle(session, target, value)  # the relationship wins over the key
+            else:  # set back to the parent it had: its key's change stands
+                _resync_middle(session, target, target.__dict__.get(edge.key))
+        elif not changed(target, edge.relationship):
+            _resync_middle(session, target, value)
 
     attribute_set.__name__ = f"{key}_set"
     return attribute_set
