@@ -91,6 +91,37 @@ def test_forum_bench_quick_writes_a_complete_report(tmp_path: Path, database_url
     engine.dispose()
 
 
+def test_forum_bench_only_counters_writes_its_own_report(tmp_path: Path, database_url):
+    """Every workload but search, into counters-report.md with its own plots: a run that
+    re-measures the counters leaves the full report (and its search figures) alone."""
+    out = tmp_path / "results"
+    result = subprocess.run(
+        [
+            str(BIN / "forum-bench"),
+            str(ROOT / "development.ini"),
+            "--tiny",
+            "--only",
+            "counters",
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not (out / "report.md").exists()
+    report = json.loads((out / "counters-report.json").read_text())
+    markdown = (out / "counters-report.md").read_text()
+    assert set(report["workloads"]) == set(WORKLOADS) - {"search"}
+    assert markdown.startswith("# forum-bench report: the counters' workloads")
+    assert "| before_flush |" in markdown
+    assert report["plots"] and all(p.startswith("counters-") for p in report["plots"])
+    for plot in report["plots"]:
+        assert (out / plot).stat().st_size > 1000
+        assert f"![{plot}]({plot})" in markdown
+
+
 def test_forum_bench_only_search_writes_its_own_report(tmp_path: Path, database_url):
     out = tmp_path / "results"
     result = subprocess.run(

@@ -79,19 +79,33 @@ def _us(value: float | None) -> str:
 
 def write_report(result: dict, out: Path) -> list[Path]:
     """Write report.json, report.md and the plots into ``out``; return the files written."""
+    return _write(result, out, "report", "")
+
+
+def write_counters_report(result: dict, out: Path) -> list[Path]:
+    """``--only counters``: counters-report.json, counters-report.md and its plots
+    (named ``counters-...png``) into ``out``, beside the full report."""
+    note = (
+        "The full comparison, search included, is in `report.md`; this run measured the "
+        "counters' workloads alone."
+    )
+    return _write(result, out, "counters-report", note)
+
+
+def _write(result: dict, out: Path, stem: str, note: str) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    files = _plots(result, out)
+    files = _plots(result, out, "" if stem == "report" else f"{stem.split('-')[0]}-")
     result = {**result, "plots": [f.name for f in files]}
-    return [*write_report_files(out, "report", result, _markdown(result)), *files]
+    return [*write_report_files(out, stem, result, _markdown(result, note)), *files]
 
 
-def _markdown(result: dict) -> list[str]:
+def _markdown(result: dict, note: str = "") -> list[str]:
     w = result["workloads"]
     order = [s["name"] for s in result["subjects"]]
     lines = [
-        "# forum-bench report",
+        "# forum-bench report" + (": the counters' workloads" if note else ""),
         "",
-        made_by(result),
+        made_by(result, note),
         "",
         *machine_section(result),
         "## Subjects",
@@ -377,8 +391,8 @@ def build_figures(result: dict) -> dict[str, object]:
     return figures
 
 
-def _plots(result: dict, out: Path) -> list[Path]:
-    return [_save(fig, out / PLOTS[key]) for key, fig in build_figures(result).items()]
+def _plots(result: dict, out: Path, prefix: str = "") -> list[Path]:
+    return [_save(fig, out / f"{prefix}{PLOTS[key]}") for key, fig in build_figures(result).items()]
 
 
 def _save(fig, path: Path) -> Path:

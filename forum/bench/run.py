@@ -30,8 +30,11 @@ class Bench(WriteLatency, Statements, Batched, Concurrency, ReadPath, Search, Ca
     """Every workload on one workbench (the cache's runs on its own: ``--only cache``)."""
 
 
-def run_bench(engine: Engine, scale: Scale, log: Callable[[str], None]) -> dict:
-    """Every workload on ``engine`` (a scratch database); returns the results."""
+def run_bench(
+    engine: Engine, scale: Scale, log: Callable[[str], None], *, search: bool = True
+) -> dict:
+    """Every workload on ``engine`` (a scratch database); returns the results.
+    ``search=False`` (``--only counters``): the counters' workloads alone."""
     previous = counting.active()
     bench = Bench(engine, scale, log)
     try:
@@ -41,7 +44,8 @@ def run_bench(engine: Engine, scale: Scale, log: Callable[[str], None]) -> dict:
         bench.batched(world)
         bench.concurrency(world)
         bench.read_path(world)
-        bench.search(world)
+        if search:
+            bench.search(world)
     finally:
         if previous is not None:
             counting.use(previous)

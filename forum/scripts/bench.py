@@ -8,7 +8,8 @@ search-report.md and search-report.json instead (the full report stays);
 --only parallel runs serial against parallel page reads into parallel-report.md;
 --only cache the read cache workload alone (uncached, memory, Redis:
 pages hit and miss, throughput, the write's cost), into cache-report.md and
-cache-report.json.
+cache-report.json; --only counters every workload but search (write latency,
+statements, batches, concurrency, the read path), into counters-report.md.
 The scratch database is dropped afterwards (--keep keeps it).
 """
 
@@ -31,7 +32,7 @@ from alembic import command
 from ..bench.cache_report import write_cache_report
 from ..bench.machine import describe
 from ..bench.parallel_report import write_parallel_report
-from ..bench.report import write_report
+from ..bench.report import write_counters_report, write_report
 from ..bench.run import SCALES, run_bench, run_cache_bench, run_search_bench
 from ..bench.search_report import write_search_report
 from ..bench.workloads.parallel import run_parallel_bench
@@ -52,9 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     parser.add_argument(
         "--only",
-        choices=["search", "parallel", "cache"],
+        choices=["search", "parallel", "cache", "counters"],
         help="run one workload alone, into its own report "
-        "(search-report.md, parallel-report.md, cache-report.md)",
+        "(search-report.md, parallel-report.md, cache-report.md, counters-report.md)",
     )
     args = parser.parse_args(argv)
     scale = SCALES["tiny" if args.tiny else "quick" if args.quick else "full"]
@@ -91,8 +92,10 @@ def main(argv: list[str] | None = None) -> int:
             result = run_parallel_bench(engine, scale.name, log, app_settings, build_app)
         elif args.only == "cache":
             result = run_cache_bench(engine, scale, log, dict(get_appsettings(args.config_uri)))
+        elif args.only == "search":
+            result = run_search_bench(engine, scale, log)
         else:
-            result = (run_search_bench if args.only == "search" else run_bench)(engine, scale, log)
+            result = run_bench(engine, scale, log, search=args.only != "counters")
         result.update(
             command="forum-bench " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:])),
             generated_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -103,6 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             "search": write_search_report,
             "parallel": write_parallel_report,
             "cache": write_cache_report,
+            "counters": write_counters_report,
         }.get(args.only or "", write_report)
         files = writer(result, args.out)
     finally:
