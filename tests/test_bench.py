@@ -31,22 +31,20 @@ SUBJECTS = [
 WORKLOADS = ["write_latency", "statements", "batched", "concurrency", "read_path", "search"]
 
 
-def test_forum_bench_quick_writes_a_complete_report(tmp_path: Path, database_url):
-    out = tmp_path / "results"
+def forum_bench(out: Path, *options: str) -> None:
+    """Run ``forum-bench development.ini *options --out out`` as a user would; it succeeds."""
     result = subprocess.run(
-        [
-            str(BIN / "forum-bench"),
-            str(ROOT / "development.ini"),
-            "--quick",
-            "--tiny",
-            "--out",
-            str(out),
-        ],
+        [str(BIN / "forum-bench"), str(ROOT / "development.ini"), *options, "--out", str(out)],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_forum_bench_quick_writes_a_complete_report(tmp_path: Path, database_url):
+    out = tmp_path / "results"
+    forum_bench(out, "--quick", "--tiny")
     report = json.loads((out / "report.json").read_text())
     markdown = (out / "report.md").read_text()
 
@@ -95,21 +93,7 @@ def test_forum_bench_only_counters_writes_its_own_report(tmp_path: Path, databas
     """Every workload but search, into counters-report.md with its own plots: a run that
     re-measures the counters leaves the full report (and its search figures) alone."""
     out = tmp_path / "results"
-    result = subprocess.run(
-        [
-            str(BIN / "forum-bench"),
-            str(ROOT / "development.ini"),
-            "--tiny",
-            "--only",
-            "counters",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    forum_bench(out, "--tiny", "--only", "counters")
     assert not (out / "report.md").exists()
     report = json.loads((out / "counters-report.json").read_text())
     markdown = (out / "counters-report.md").read_text()
@@ -124,21 +108,7 @@ def test_forum_bench_only_counters_writes_its_own_report(tmp_path: Path, databas
 
 def test_forum_bench_only_search_writes_its_own_report(tmp_path: Path, database_url):
     out = tmp_path / "results"
-    result = subprocess.run(
-        [
-            str(BIN / "forum-bench"),
-            str(ROOT / "development.ini"),
-            "--tiny",
-            "--only",
-            "search",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    forum_bench(out, "--tiny", "--only", "search")
     assert not (out / "report.md").exists()  # the full report is left alone
     report = json.loads((out / "search-report.json").read_text())
     markdown = (out / "search-report.md").read_text()
@@ -152,21 +122,7 @@ def test_forum_bench_only_search_writes_its_own_report(tmp_path: Path, database_
 
 def test_forum_bench_only_parallel_writes_its_own_report(tmp_path: Path, database_url):
     out = tmp_path / "results"
-    result = subprocess.run(
-        [
-            str(BIN / "forum-bench"),
-            str(ROOT / "development.ini"),
-            "--tiny",
-            "--only",
-            "parallel",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    forum_bench(out, "--tiny", "--only", "parallel")
     assert not (out / "report.md").exists()  # the full report is left alone
     parallel = json.loads((out / "parallel-report.json").read_text())["workloads"]["parallel"]
     assert set(parallel["latency"]) == {
@@ -183,21 +139,7 @@ def test_forum_bench_only_parallel_writes_its_own_report(tmp_path: Path, databas
 
 def test_forum_bench_only_cache_writes_its_own_report(tmp_path: Path, database_url):
     out = tmp_path / "results"
-    result = subprocess.run(
-        [
-            str(BIN / "forum-bench"),
-            str(ROOT / "development.ini"),
-            "--tiny",
-            "--only",
-            "cache",
-            "--out",
-            str(out),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    forum_bench(out, "--tiny", "--only", "cache")
     assert not (out / "report.md").exists()  # the full report is left alone
     cache = json.loads((out / "cache-report.json").read_text())["workloads"]["cache"]
     markdown = (out / "cache-report.md").read_text()
