@@ -79,7 +79,7 @@ def _us(value: float | None) -> str:
 
 def write_report(result: dict, out: Path) -> list[Path]:
     """Write report.json, report.md and the plots into ``out``; return the files written."""
-    return _write(result, out, "report", "")
+    return _write(result, out, "report")
 
 
 def write_counters_report(result: dict, out: Path) -> list[Path]:
@@ -89,12 +89,12 @@ def write_counters_report(result: dict, out: Path) -> list[Path]:
         "The full comparison, search included, is in `report.md`; this run measured the "
         "counters' workloads alone."
     )
-    return _write(result, out, "counters-report", note)
+    return _write(result, out, "counters-report", note, plot_prefix="counters-")
 
 
-def _write(result: dict, out: Path, stem: str, note: str) -> list[Path]:
+def _write(result: dict, out: Path, stem: str, note: str = "", plot_prefix: str = "") -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    files = _plots(result, out, "" if stem == "report" else f"{stem.split('-')[0]}-")
+    files = _plots(result, out, plot_prefix)
     result = {**result, "plots": [f.name for f in files]}
     return [*write_report_files(out, stem, result, _markdown(result, note)), *files]
 

@@ -45,8 +45,9 @@ _PARAM = re.compile(r"%\((\w+)\)s")
 
 
 @cache
-def _as_prepared(sql: str) -> tuple[str, tuple[str, ...]]:
-    """``sql`` with ``%(name)s`` turned into ``$1, $2 ...``, and the names in that order."""
+def _as_prepared(sql: str) -> tuple[str, str]:
+    """``sql`` with ``%(name)s`` turned into ``$1, $2 ...`` (the body to prepare), and the
+    ``EXECUTE``'s argument list naming the parameters in that order."""
     names: list[str] = []
 
     def number(match: re.Match[str]) -> str:
@@ -55,7 +56,8 @@ def _as_prepared(sql: str) -> tuple[str, tuple[str, ...]]:
             names.append(name)
         return f"${names.index(name) + 1}"
 
-    return _PARAM.sub(number, sql), tuple(names)
+    body = _PARAM.sub(number, sql)
+    return body, f"({', '.join(f'%({n})s' for n in names)})" if names else ""
 
 
 def _wanted(connection: Connection) -> bool:
@@ -70,8 +72,7 @@ def execute(connection: Connection, sql: str, params: dict[str, Any]) -> Any:
     if not _wanted(connection):
         return connection.exec_driver_sql(sql, params)
     names: dict[str, str] = connection.connection.info.setdefault(NAMES, {})
-    body, order = _as_prepared(sql)
-    arguments = f"({', '.join(f'%({n})s' for n in order)})" if order else ""
+    body, arguments = _as_prepared(sql)
     name = names.get(sql)
     if name is None:
         name = names[sql] = f"counters_{next(_serial)}"
