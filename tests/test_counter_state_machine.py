@@ -56,7 +56,13 @@ from sqlalchemy.orm import SessionTransaction
 from forum.counting import CountedSession
 from forum.models import Board, Comment, Thread
 
-from .drift_checks import COUNTERS, db_drift, memory_errors
+from .drift_checks import (
+    Shown,
+    counters_shown,
+    db_drift,
+    memory_errors,
+    shown_but_not_written,
+)
 from .factories import make_board, make_thread, make_user
 from .orm_refusals import counter_bug, is_legitimate_refusal, raised_in_strategy
 
@@ -274,31 +280,9 @@ class CounterMachine(RuleBasedStateMachine):
             errors
         )
 
-    def counters_shown(self) -> dict[int, tuple[Any, tuple[int, ...]]]:
-        """The counters the session shows now, for objects that hold them loaded."""
-        shown = {}
-        for obj in [*self.session.identity_map.values(), *self.session.new]:
-            names = COUNTERS.get(type(obj))
-            state = inspect(obj)
-            if names and obj not in self.session.deleted and all(n in state.dict for n in names):
-                shown[id(obj)] = (obj, tuple(state.dict[n] for n in names))
-        return shown
-
-    def check_shown_before_flush(self, shown: dict[int, tuple[Any, tuple[int, ...]]]) -> None:
+    def check_shown_before_flush(self, shown: Shown) -> None:
         """attribute: what it showed before the flush is what the flush wrote."""
-        connection = self.session.connection()
-        wrong = []
-        for obj, held in shown.values():
-            state = inspect(obj)
-            if state.key is None or state.deleted or state.detached:
-                continue
-            table = type(obj).__table__
-            names = COUNTERS[type(obj)]
-            row = connection.execute(
-                select(*(table.c[n] for n in names)).where(table.c.id == state.key[1][0])
-            ).one_or_none()
-            if row is not None and tuple(row) != held:
-                wrong.append(f"{self.label(obj)} {obj!r}: showed {held}, flush wrote {tuple(row)}")
+        wrong = shown_but_not_written(self.session, shown, lambda obj: f"{self.label(obj)} {obj!r}")
         self.failed |= bool(wrong)
         assert wrong == [], "attribute: in-memory counters before the flush wrong:\n" + "\n".join(
             wrong
@@ -579,7 +563,7 @@ class CounterMachine(RuleBasedStateMachine):
     def do_flush(self) -> None:
         note("session.flush()")
         check_shown = self.strategy == "attribute" and not self.memory_promise_void
-        shown = self.counters_shown() if check_shown else {}
+        shown = counters_shown(self.session) if check_shown else {}
         self.session.flush()
         self.check_database("after flush")
         if check_shown:
